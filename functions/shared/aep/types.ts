@@ -1,0 +1,106 @@
+// Public types of the AEP client (functions/shared/aep/client.ts). No AWS, no pipeline concepts here.
+
+/** The secret's value (DESIGN §1). `imsUrl`/`platformUrl` are bases; the client appends the paths. */
+export interface AepCredentials {
+  clientId: string;
+  clientSecret: string;
+  orgId: string;
+  sandboxName: string;
+  baseConnectionId: string;
+  /** Comma-separated IMS scopes. */
+  scopes?: string | undefined;
+  /** Default `https://ims-na1.adobelogin.com`; the client posts to `${imsUrl}/ims/token/v3`. */
+  imsUrl?: string | undefined;
+  /** Default `https://platform.adobe.io`; AEP routes live under `${platformUrl}/data/…`. */
+  platformUrl?: string | undefined;
+}
+
+export const AEP_FIELD_TYPES = ['string', 'number', 'long', 'integer', 'date', 'datetime', 'boolean'] as const;
+export type AepFieldType = (typeof AEP_FIELD_TYPES)[number];
+
+export interface AudienceField {
+  name: string;
+  type: AepFieldType;
+  identityNs?: string;
+  labels?: string[];
+}
+
+/** What the pipeline asks for; the client builds the V6 body of aep-api.md §4.1 from it. */
+export interface CreateAudienceInput {
+  name: string;
+  description?: string;
+  fields: AudienceField[];
+  /** Path inside the base connection, no spaces, no trailing slash. */
+  sourcePath: string;
+  sourceType: 'file' | 'folder';
+  ttlInDays: number;
+  labels?: string[];
+}
+
+export type OperationStatus = 'PROCESSING' | 'SUCCESS' | 'FAILED';
+
+export interface AudienceOperation {
+  operationId: string;
+  /** Anything AEP answers that is not SUCCESS/FAILED is reported as PROCESSING. */
+  status: OperationStatus;
+  audienceId?: string;
+  audienceName?: string;
+  /** A readable reason when FAILED, if AEP gave one. */
+  failureReason?: string;
+}
+
+export interface RunStage {
+  stage: string;
+  status: string;
+  flowRunId?: string;
+}
+
+export interface AudienceRun {
+  audienceId: string;
+  runId: string;
+  /** SUCCESS, FAILED, or PROCESSING for any other (undocumented in-flight) value. */
+  status: OperationStatus;
+  dataFilterStartTime?: number;
+  dataFilterEndTime?: number;
+  /** Epoch seconds. */
+  createdAt?: number;
+  details: RunStage[];
+}
+
+export interface StartRunInput {
+  /** Epoch seconds. */
+  dataFilterStartTime: number;
+  /** Epoch seconds. */
+  dataFilterEndTime?: number;
+}
+
+export interface BatchExportSettings {
+  exportMode: 'DAILY_FULL_EXPORT' | 'FIRST_FULL_THEN_INCREMENTAL';
+  schedule: {
+    frequency: string;
+    triggerType?: 'SCHEDULED' | 'AFTER_SEGMENT_EVAL';
+    startDate: string;
+    endDate?: string;
+    startTime?: string;
+  };
+  filenameTemplate: string;
+}
+
+export interface AddToDataflowInput {
+  flowId: string;
+  audienceId: string;
+  audienceName?: string;
+  /** Present for file-based (batch) destinations. */
+  batch?: BatchExportSettings;
+}
+
+export type AddToDataflowOutcome = 'ADDED' | 'ALREADY_PRESENT';
+
+/** One HTTP exchange, reported to an observer for metrics and tests; never holds headers or bodies. */
+export interface AepCallRecord {
+  route: string;
+  method: string;
+  status: number | 'NETWORK_ERROR';
+  attempt: number;
+  durationMs: number;
+}

@@ -1,0 +1,170 @@
+// The execution's state document: what each Task receives and returns, parsed at the task boundary.
+//
+// Every Task is invoked with the payload `{ executionName: $$.Execution.Name, state: $ }` and its result is
+// placed at one ResultPath of the state document:
+//
+//   $.file        execution input, from start-pipeline
+//   $.validation  ValidateFile          (Choice `Rejected?` reads $.validation.valid)
+//   $.error       RejectFile (Pass) or a Catch: {Error, Cause}
+//   $.audience    CreateAudience, CheckAudience   (Choice `AudienceReady?` reads $.audience.status)
+//   $.ingestion   StartIngestion, CheckIngestion  (Choice `IngestionDone?` reads $.ingestion.status)
+//   $.activation  ActivateDestinations
+//   $.result      ArchiveFile
+//   $.failure     HandleFailure (the Fail state reads $.failure.code and $.failure.message)
+//
+// Tasks that schedule a poll return `poll: {attempt, waitSeconds}`; the Wait state after them uses
+// `SecondsPath: $.<resultPath>.poll.waitSeconds`.
+import { z } from 'zod';
+import { AEP_FIELD_TYPES } from './aep/types.ts';
+
+export const fileRefSchema = z.object({
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+  versionId: z.string().min(1).optional(),
+  sequencer: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  eventTime: z.string().optional(),
+});
+export type FileRef = z.infer<typeof fileRefSchema>;
+
+export const executionInputSchema = z.object({ file: fileRefSchema });
+export type ExecutionInput = z.infer<typeof executionInputSchema>;
+
+export const pollSchema = z.object({
+  attempt: z.number().int().nonnegative(),
+  waitSeconds: z.number().int().nonnegative(),
+});
+export type Poll = z.infer<typeof pollSchema>;
+
+export const batchSettingsSchema = z.object({
+  exportMode: z.enum(['DAILY_FULL_EXPORT', 'FIRST_FULL_THEN_INCREMENTAL']),
+  schedule: z.object({
+    frequency: z.string(),
+    triggerType: z.enum(['SCHEDULED', 'AFTER_SEGMENT_EVAL']).optional(),
+    startDate: z.string(),
+    endDate: z.string().optional(),
+    startTime: z.string().optional(),
+  }),
+  filenameTemplate: z.string(),
+});
+
+export const destinationSchema = z.object({
+  flowId: z.string().min(1),
+  kind: z.enum(['streaming', 'batch']),
+  batch: batchSettingsSchema.optional(),
+});
+export type Destination = z.infer<typeof destinationSchema>;
+
+export const fieldSchema = z.object({
+  name: z.string(),
+  type: z.enum(AEP_FIELD_TYPES),
+  identityNs: z.string().optional(),
+  labels: z.array(z.string()).optional(),
+});
+
+export const audiencePlanSchema = z.object({
+  /** Name in AEP: the manifest's `name`, else the key below `incoming/` without its extension. */
+  name: z.string().min(1),
+  /** Registry key: the name, lower-cased. */
+  registryKey: z.string().min(1),
+  /** `staging/audiences/<slug>/`, with the trailing slash (an S3 prefix). */
+  stagingPrefix: z.string().min(1),
+  /** `sourceSpec.params.path` for AEP: the staging folder, bucket-prefixed or not per configuration. */
+  sourcePath: z.string().min(1),
+  description: z.string().optional(),
+  ttlInDays: z.number().int().min(1).max(90),
+  labels: z.array(z.string()).optional(),
+  /** A manifest `audienceId`: refresh that audience, create nothing. */
+  audienceId: z.string().optional(),
+});
+export type AudiencePlan = z.infer<typeof audiencePlanSchema>;
+
+export const validationResultSchema = z.object({
+  valid: z.boolean(),
+  rows: z.number().int().nonnegative(),
+  validRows: z.number().int().nonnegative(),
+  invalidRows: z.number().int().nonnegative(),
+  invalidByCode: z.record(z.string(), z.number().int()),
+  identities: z.record(z.string(), z.number().int()),
+  fields: z.array(fieldSchema),
+  /** Present when `valid` is false: the pipeline code and a readable message. */
+  failure: z
+    .object({
+      code: z.enum(['VALIDATION_FAILED', 'MANIFEST_INVALID', 'MANIFEST_MISSING', 'CONFIG_INVALID']),
+      message: z.string(),
+    })
+    .optional(),
+  /** The canonical copy AEP ingests, present when `valid`. `lastModified` in epoch seconds. */
+  staged: z.object({ key: z.string(), lastModified: z.number().int() }).optional(),
+  audience: audiencePlanSchema.optional(),
+  destinations: z.array(destinationSchema),
+  manifestKey: z.string().optional(),
+  reports: z.object({ validation: z.string(), rejects: z.string().optional() }),
+});
+export type ValidationResult = z.infer<typeof validationResultSchema>;
+
+export const audienceStateSchema = z.object({
+  status: z.enum(['CREATING', 'READY']),
+  audienceId: z.string().optional(),
+  operationId: z.string().optional(),
+  name: z.string(),
+  /** True when this file refreshed an existing audience instead of creating one. */
+  refreshed: z.boolean(),
+  poll: pollSchema,
+});
+export type AudienceState = z.infer<typeof audienceStateSchema>;
+
+export const ingestionStateSchema = z.object({
+  status: z.enum(['PROCESSING', 'SUCCESS']),
+  runId: z.string(),
+  dataFilterStartTime: z.number().int(),
+  dataFilterEndTime: z.number().int(),
+  poll: pollSchema,
+  details: z.array(z.object({ stage: z.string(), status: z.string() })).optional(),
+});
+export type IngestionState = z.infer<typeof ingestionStateSchema>;
+
+export const activationStateSchema = z.object({
+  destinations: z.array(
+    z.object({
+      flowId: z.string(),
+      kind: z.enum(['streaming', 'batch']),
+      status: z.enum(['ADDED', 'ALREADY_PRESENT']),
+    }),
+  ),
+});
+export type ActivationState = z.infer<typeof activationStateSchema>;
+
+export const resultStateSchema = z.object({
+  archivedKey: z.string(),
+  resultKey: z.string(),
+});
+
+export const errorStateSchema = z.object({ Error: z.string(), Cause: z.unknown().optional() });
+
+export const failureStateSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  failedKey: z.string().optional(),
+  errorReportKey: z.string(),
+});
+export type FailureState = z.infer<typeof failureStateSchema>;
+
+/** The whole document; later parts are absent until their task ran. */
+export const pipelineStateSchema = z.object({
+  file: fileRefSchema,
+  validation: validationResultSchema.optional(),
+  error: errorStateSchema.optional(),
+  audience: audienceStateSchema.optional(),
+  ingestion: ingestionStateSchema.optional(),
+  activation: activationStateSchema.optional(),
+  result: resultStateSchema.optional(),
+  failure: failureStateSchema.optional(),
+});
+export type PipelineState = z.infer<typeof pipelineStateSchema>;
+
+export const taskEventSchema = z.object({
+  executionName: z.string().min(1),
+  state: pipelineStateSchema,
+});
+export type TaskEvent = z.infer<typeof taskEventSchema>;
