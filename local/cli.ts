@@ -1,0 +1,224 @@
+// The `aep-audience` command line: run files through the local pipeline, or validate one (DESIGN §5).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ExecutionSummary } from './runner/pipeline.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const HELP = `aep-audience: turn a customer CSV into an activated AEP external audience, on this machine.
+
+Usage:
+  aep-audience run <file.csv>... [--manifest m.json] [--aep-url URL] [--json]
+  aep-audience validate <file.csv> [--manifest m.json] [--json]
+  aep-audience --help
+
+Commands:
+  run        Drops each file into the embedded S3 bucket under incoming/, which starts the same state
+             machine that 'cdk synth' produces, with the real Lambda handlers, against the embedded AEP
+             simulator (or --aep-url). Prints progress state by state and a summary.
+  validate   Validates a file as the pipeline would, writing nothing (a dry run).
+
+Options:
+  --manifest m.json  The file's manifest (DESIGN §3). Default: <file>.manifest.json beside the CSV, if any.
+                     With several files, each uses its own sibling manifest.
+  --aep-url URL      Any AEP-compatible server: IMS at URL/ims/token/v3, Platform under URL/data/...
+                     Credentials from AEP_CLIENT_ID, AEP_CLIENT_SECRET, AEP_ORG_ID, AEP_SANDBOX_NAME,
+                     AEP_BASE_CONNECTION_ID and optionally AEP_SCOPES.
+  --time-scale N     Simulated seconds per real second for Wait states and retries
+                     (default 1000 with the simulator, 10 with --aep-url).
+  --json             JSON on stdout and nothing else there: one object per file, an array for several.
+  -h, --help         This text.
+
+Local state (S3 data, reports, audience registry, simulator) lives under .local/<target>/; delete that
+folder to start afresh.
+
+Exit codes: 0 all succeeded / valid, 1 a pipeline failure / invalid file, 2 usage or configuration error.`;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+export function localRoot(): string {
+  return process.env.AEP_AUDIENCE_LOCAL_DIR ?? path.join(process.cwd(), '.local');
+}
+
+/** `.local/simulator`, or `.local/aep-<host>-<port>` for another AEP target: state is kept per target. */
+export function targetDir(aepUrl: string | undefined): string {
+  if (!aepUrl) return path.join(localRoot(), 'simulator');
+  let slug: string;
+  try {
+    const url = new URL(aepUrl);
+    slug = `${url.hostname}-${url.port || (url.protocol === 'https:' ? '443' : '80')}${url.pathname}`;
+  } catch {
+    throw new UsageError(`--aep-url is not a URL: ${aepUrl}`);
+  }
+  return path.join(localRoot(), `aep-${slug.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-+$/, '')}`);
+}
+
+function manifestFor(file: string, explicit: string | undefined): string | undefined {
+  if (explicit) {
+    if (!existsSync(explicit)) throw new UsageError(`manifest not found: ${explicit}`);
+    return explicit;
+  }
+  const sibling = file.replace(/\.csv$/i, '.manifest.json');
+  return sibling !== file && existsSync(sibling) ? sibling : undefined;
+}
+
+function printSummary(
+  summary: ExecutionSummary,
+  io: Io,
+  localPath: (key: string) => string,
+  hint?: string,
+): void {
+  const lines = [
+    '',
+    `${summary.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED'}  ${summary.file}  (execution ${summary.execution})`,
+  ];
+  if (summary.validation) {
+    lines.push(
+      `  rows: ${summary.validation.rows}, invalid: ${summary.validation.invalidRows}, identities: ${
+        Object.entries(summary.validation.identities)
+          .map(([ns, n]) => `${ns} ${n}`)
+          .join(', ') || 'none'
+      }`,
+    );
+  }
+  if (summary.audienceId)
+    lines.push(`  audience: ${summary.audienceId}${summary.refreshed ? ' (refreshed)' : ' (new)'}`);
+  if (summary.runId) lines.push(`  ingestion run: ${summary.runId}`);
+  for (const d of summary.destinations) lines.push(`  destination ${d.flowId}: ${d.status}`);
+  if (summary.error) lines.push(`  error: ${summary.error.code}: ${summary.error.message}`);
+  if (hint) lines.push(`  ${hint}`);
+  for (const [name, key] of Object.entries(summary.reports))
+    lines.push(`  ${name} report: ${localPath(key)}`);
+  if (summary.status === 'SUCCEEDED') {
+    lines.push(
+      "  AEP exports the audience after its daily segmentation job, on each destination's schedule.",
+    );
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+}
+
+async function runCommand(files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+  if (files.length === 0) throw new UsageError('run needs at least one CSV file');
+  if (values.manifest && files.length > 1)
+    throw new UsageError('--manifest applies to one file; give each file a sibling <name>.manifest.json');
+  for (const file of files) if (!existsSync(file)) throw new UsageError(`file not found: ${file}`);
+  const json = Boolean(values.json);
+  const aepUrl = values['aep-url'] as string | undefined;
+  const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
+  if (timeScale !== undefined && !(timeScale > 0))
+    throw new UsageError('--time-scale must be a positive number');
+  const plan = files.map((file) => ({
+    file,
+    manifest: manifestFor(file, values.manifest as string | undefined),
+  }));
+
+  const stateDir = targetDir(aepUrl);
+  const { LocalPipeline, LocalUsageError } = await import('./runner/pipeline.ts');
+  const progress = (line: string) => (json ? io.stderr : io.stdout)(`${line}\n`);
+  let pipeline: InstanceType<typeof LocalPipeline>;
+  try {
+    pipeline = await LocalPipeline.start({ stateDir, aepUrl, timeScale, progress });
+  } catch (error) {
+    if (error instanceof LocalUsageError) throw new UsageError(error.message);
+    throw error;
+  }
+  try {
+    const names = await Promise.all(
+      plan.map(async ({ file, manifest }) => {
+        const name = await pipeline.dropFile(file, { manifest });
+        progress(`[${name}] started for ${file}${manifest ? ` with manifest ${manifest}` : ''}`);
+        return name;
+      }),
+    );
+    const summaries = await Promise.all(names.map((name) => pipeline.waitFor(name)));
+    if (json) {
+      io.stdout(`${JSON.stringify(summaries.length === 1 ? summaries[0] : summaries, null, 2)}\n`);
+    } else {
+      for (const summary of summaries) {
+        const hint =
+          summary.error?.code === 'AEP_AUDIENCE_RUN_LIMIT'
+            ? `to start afresh locally, delete ${stateDir} (it holds the registry and the ${aepUrl ? 'local copy of the target' : 'simulator'} state together)`
+            : summary.error && !summary.reports.rejects && summary.error.code.startsWith('AEP_UNAVAILABLE')
+              ? 'AEP was unavailable past all retries; the original stays in incoming/ for a redrive.'
+              : undefined;
+        printSummary(summary, io, (key) => pipeline.localPath(key), hint);
+      }
+    }
+    return summaries.every((s) => s.status === 'SUCCEEDED') ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+async function validateCommand(files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+  if (files.length !== 1) throw new UsageError('validate takes exactly one CSV file');
+  const [file] = files as [string];
+  if (!existsSync(file)) throw new UsageError(`file not found: ${file}`);
+  const manifest = manifestFor(file, values.manifest as string | undefined);
+  const { validateLocalFile } = await import('./validate.ts');
+  const result = await validateLocalFile(file, manifest);
+  if (values.json) {
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    io.stdout(
+      `${result.valid ? 'VALID' : 'INVALID'}  ${file}: ${result.rows} rows, ${result.invalidRows} invalid\n`,
+    );
+    for (const f of result.fields)
+      io.stdout(`  field ${f.name}: ${f.type}${f.identityNs ? ` (identity ${f.identityNs})` : ''}\n`);
+    for (const e of result.errors.slice(0, 20)) io.stdout(`  ${e.code}: ${e.message}\n`);
+    if (result.errors.length > 20) io.stdout(`  … ${result.errors.length - 20} more (use --json)\n`);
+  }
+  return result.valid ? EXIT_OK : EXIT_FAILED;
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        manifest: { type: 'string' },
+        'aep-url': { type: 'string' },
+        'time-scale': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const [command, ...files] = positionals;
+    if (values.help || !command) {
+      io.stdout(`${HELP}\n`);
+      return values.help ? EXIT_OK : EXIT_USAGE;
+    }
+    if (command === 'run') return await runCommand(files, values, io);
+    if (command === 'validate') return await validateCommand(files, values, io);
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
+      io.stderr(`aep-audience: ${(error as Error).message}\nRun 'aep-audience --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if ((error as Error).name === 'ConfigError') {
+      io.stderr(`aep-audience: configuration error: ${(error as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}

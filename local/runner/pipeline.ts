@@ -1,0 +1,610 @@
+// The whole pipeline on one machine: embedded S3, dynalite, the AEP simulator (or any AEP-compatible URL),
+// local Step Functions running the synthesized definition, and the real handlers invoked in-process.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { setDefaultLogSink } from '../../functions/shared/log.ts';
+import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
+import { matchesEventPattern } from './event-pattern.ts';
+import { startSfnEndpoint } from './sfn-endpoint.ts';
+import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  readSynthesizedPipeline,
+  resolveIntrinsics,
+  type TaskFunction,
+} from './synthesized.ts';
+import { loadTemplate, PROJECT_ROOT } from './template.ts';
+
+export const LOCAL_BUCKET = 'aep-audience-local';
+export const LOCAL_TABLE = 'aep-audience-registry';
+export const LOCAL_STATE_MACHINE = 'AepAudiencePipeline';
+
+export class LocalUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalUsageError';
+  }
+}
+
+export interface LocalPipelineOptions {
+  /** Folder for everything this target keeps: S3 data, registry, simulator state, logs. */
+  stateDir: string;
+  /** Any AEP-compatible server; credentials then come from AEP_* environment variables. */
+  aepUrl?: string;
+  /** Simulated seconds per real second for Wait states, retries and the simulator's clock. */
+  timeScale?: number;
+  /** Extra simulator settings (tests: faults, durations). */
+  simulator?: Partial<SimulatorOptions>;
+  /** Keep S3 and the registry in a temp location that is deleted on close (tests). */
+  ephemeral?: boolean;
+  /** Progress lines, one per state. */
+  progress?: (line: string) => void;
+  /** cdk.json `context` to synthesize with instead of the project's. */
+  context?: Record<string, unknown>;
+}
+
+export interface ExecutionSummary {
+  status: 'SUCCEEDED' | 'FAILED';
+  execution: string;
+  executionArn: string;
+  file: string;
+  audienceId: string | null;
+  runId: string | null;
+  refreshed: boolean;
+  destinations: { flowId: string; status: 'ADDED' | 'ALREADY_PRESENT' | 'FAILED' }[];
+  validation: {
+    valid: boolean;
+    rows: number;
+    invalidRows: number;
+    invalidByCode: Record<string, number>;
+    identities: Record<string, number>;
+  } | null;
+  reports: Record<string, string>;
+  error?: { code: string; message: string };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: state documents and templates are JSON.
+type Json = any;
+
+interface Drop {
+  key: string;
+  sequencer: string;
+  started: Promise<{ status: string; executionName?: string; reason?: string }>;
+}
+
+function lockFile(stateDir: string): string {
+  return path.join(stateDir, 'lock');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One process at a time owns a target's state (dynalite's on-disk store allows one opener). */
+function acquireLock(stateDir: string): void {
+  const file = lockFile(stateDir);
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (pid && pid !== process.pid && processAlive(pid)) {
+      throw new LocalUsageError(
+        `${stateDir} is in use by process ${pid} (another 'aep-audience run' or 'serve'); wait for it or stop it`,
+      );
+    }
+  }
+  writeFileSync(file, String(process.pid));
+}
+
+function lambdaContext(functionName: string) {
+  const deadline = Date.now() + 15 * 60 * 1000;
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+export class LocalPipeline {
+  readonly s3: S3Client;
+  readonly bucket = LOCAL_BUCKET;
+  simulator: AepSimulator | undefined;
+  sfn!: LocalStepFunctions;
+  private readonly closers: (() => Promise<void> | void)[] = [];
+  private readonly handlers = new Map<string, Promise<Handler>>();
+  private readonly drops: Drop[] = [];
+  private functions: Record<string, TaskFunction> = {};
+  private uploadRule: Json;
+  private statusRule: Json;
+  private readonly logDir: string;
+
+  private constructor(
+    private readonly options: LocalPipelineOptions,
+    s3: S3Client,
+  ) {
+    this.s3 = s3;
+    this.logDir = path.join(options.stateDir, 'logs');
+  }
+
+  static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    mkdirSync(options.stateDir, { recursive: true });
+    acquireLock(options.stateDir);
+    const timeScale = options.timeScale ?? (options.aepUrl ? 10 : 1000);
+    const dataRoot = options.ephemeral
+      ? path.join(options.stateDir, `run-${process.pid}-${randomUUID().slice(0, 8)}`)
+      : options.stateDir;
+    const cleanup: (() => Promise<void> | void)[] = [
+      () => rmSync(lockFile(options.stateDir), { force: true }),
+    ];
+    if (options.ephemeral) cleanup.push(() => rmSync(dataRoot, { recursive: true, force: true }));
+    try {
+      return await LocalPipeline.boot(options, timeScale, dataRoot, cleanup);
+    } catch (error) {
+      for (const close of cleanup.reverse()) await close();
+      throw error;
+    }
+  }
+
+  private static async boot(
+    options: LocalPipelineOptions,
+    timeScale: number,
+    dataRoot: string,
+    cleanup: (() => Promise<void> | void)[],
+  ): Promise<LocalPipeline> {
+    const [{ startS3Server }, { startDynalite, ensureRegistryTable }] = await Promise.all([
+      import('../s3-server/index.ts'),
+      import('../dynamo.ts'),
+    ]);
+    let pipeline: LocalPipeline | undefined;
+    const s3Server = await startS3Server({
+      dataDir: path.join(dataRoot, 's3'),
+      buckets: [LOCAL_BUCKET],
+      onObjectCreated: (event) => pipeline?.objectCreated(event),
+    });
+    cleanup.push(() => s3Server.close());
+
+    const dynamo = await startDynalite(options.ephemeral ? {} : { path: path.join(dataRoot, 'registry') });
+    cleanup.push(() => dynamo.close());
+
+    let aepEnv: Record<string, string>;
+    let simulator: AepSimulator | undefined;
+    if (options.aepUrl) {
+      aepEnv = aepEnvironmentFromProcess(options.aepUrl);
+    } else {
+      const { startAepSimulator, SIMULATOR_DEFAULT_CREDENTIALS } = await import('../aep-simulator/index.ts');
+      simulator = await startAepSimulator({
+        timeScale,
+        statePath: options.ephemeral ? undefined : path.join(dataRoot, 'aep-simulator.json'),
+        ...options.simulator,
+      });
+      cleanup.push(() => simulator?.close());
+      const creds = SIMULATOR_DEFAULT_CREDENTIALS;
+      aepEnv = {
+        AEP_CLIENT_ID: creds.clientId,
+        AEP_CLIENT_SECRET: creds.clientSecret,
+        AEP_ORG_ID: creds.orgId,
+        AEP_SANDBOX_NAME: creds.sandboxName,
+        AEP_BASE_CONNECTION_ID: creds.baseConnectionId,
+        AEP_IMS_URL: simulator.url,
+        AEP_PLATFORM_URL: simulator.url,
+        // Client backoff is simulated time too, so an outage past all retries takes milliseconds.
+        AEP_RETRY_BASE_MS: String(Math.max(1, Math.round(1000 / timeScale))),
+        AEP_RETRY_MAX_DELAY_MS: String(Math.max(1, Math.round(60_000 / timeScale))),
+      };
+    }
+
+    const s3Client = new S3Client({
+      endpoint: s3Server.url,
+      region: LOCAL_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanup.push(() => s3Client.destroy());
+    const created = new LocalPipeline(options, s3Client);
+    created.simulator = simulator;
+
+    const template = await loadTemplate({
+      cacheDir: path.join(path.dirname(options.stateDir), '.cache'),
+      context: options.context,
+    });
+    const names = {
+      bucketName: LOCAL_BUCKET,
+      tableName: LOCAL_TABLE,
+      stateMachineArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE}`,
+    };
+    const synthesized = readSynthesizedPipeline(template, names);
+    created.functions = synthesized.functions;
+    for (const resource of Object.values<Json>(template.Resources)) {
+      if (resource.Type !== 'AWS::Events::Rule') continue;
+      const pattern = resolveIntrinsics(resource.Properties.EventPattern, template, names);
+      if (pattern?.source?.includes('aws.s3')) created.uploadRule = pattern;
+      if (pattern?.source?.includes('aws.states')) created.statusRule = pattern;
+    }
+
+    // The handlers read their configuration from the environment at cold start, as in Lambda.
+    const environment: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_S3: s3Server.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      ...aepEnv,
+    };
+    for (const fn of Object.values(synthesized.functions)) Object.assign(environment, fn.environment);
+    delete environment.AEP_SECRET_ARN;
+    delete environment.NODE_OPTIONS;
+    Object.assign(process.env, environment);
+
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION });
+    await ensureRegistryTable(ddb, LOCAL_TABLE);
+    ddb.destroy();
+
+    mkdirSync(created.logDir, { recursive: true });
+    setDefaultLogSink((line) => {
+      let correlation = 'pipeline';
+      try {
+        correlation = (JSON.parse(line) as { correlationId?: string }).correlationId ?? 'pipeline';
+      } catch {
+        // not JSON: goes to the shared log
+      }
+      void appendFile(path.join(created.logDir, `${correlation}.log`), `${line}\n`);
+    });
+
+    created.sfn = new LocalStepFunctions({
+      definition: synthesized.definition,
+      stateMachineName: LOCAL_STATE_MACHINE,
+      timeScale,
+      invokeTask: (stateName, payload) => {
+        const fn = synthesized.taskStates[stateName]!;
+        return created.invoke(fn, payload);
+      },
+      onEvent: (execution, event) => created.report(execution, event),
+      onClosed: (execution) => created.executionClosed(execution),
+    });
+    const endpoint = await startSfnEndpoint(created.sfn);
+    cleanup.push(() => endpoint.close());
+    process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
+    process.env.STATE_MACHINE_ARN = created.sfn.stateMachineArn;
+
+    created.closers.push(...cleanup);
+    pipeline = created;
+    return created;
+  }
+
+  /** Calls a Lambda handler the way the Lambda service does, errors shaped as Step Functions sees them. */
+  async invoke(fn: TaskFunction, payload: unknown): Promise<unknown> {
+    let handler = this.handlers.get(fn.handlerFile);
+    if (!handler) {
+      handler = import(path.join(PROJECT_ROOT, fn.handlerFile)).then((m: { handler: Handler }) => m.handler);
+      this.handlers.set(fn.handlerFile, handler);
+    }
+    try {
+      return await (await handler)(structuredClone(payload), lambdaContext(fn.logicalId));
+    } catch (error) {
+      // Lambda reports errorType from the error's name and the Cause as {"errorType","errorMessage",…}.
+      const err = error instanceof Error ? error : new Error(String(error));
+      const shaped = new Error(JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+      shaped.name = err.name;
+      throw shaped;
+    }
+  }
+
+  private objectCreated(event: {
+    bucket: string;
+    key: string;
+    size: number;
+    etag: string;
+    versionId?: string;
+    sequencer: string;
+    reason: string;
+    time: string;
+  }): void {
+    const bridgeEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: LOCAL_ACCOUNT,
+      time: event.time,
+      region: LOCAL_REGION,
+      resources: [`arn:aws:s3:::${event.bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: event.bucket },
+        object: {
+          key: event.key,
+          size: event.size,
+          etag: event.etag.replaceAll('"', ''),
+          'version-id': event.versionId,
+          sequencer: event.sequencer,
+        },
+        'request-id': randomUUID(),
+        requester: LOCAL_ACCOUNT,
+        'source-ip-address': '127.0.0.1',
+        reason: event.reason,
+      },
+    };
+    if (!this.uploadRule || !matchesEventPattern(this.uploadRule, bridgeEvent)) return;
+    const fn = this.functions['start-pipeline'];
+    if (!fn) throw new Error('the template has no start-pipeline function');
+    const started = this.invoke(fn, bridgeEvent) as Drop['started'];
+    started.catch(() => undefined);
+    this.drops.push({ key: event.key, sequencer: event.sequencer, started });
+  }
+
+  /** Uploads a CSV (and its manifest first) under incoming/, as a team would; resolves to the execution started. */
+  async dropFile(file: string, options: { key?: string; manifest?: string } = {}): Promise<string> {
+    const key = options.key ?? `incoming/${path.basename(file)}`;
+    if (options.manifest) {
+      const manifestKey = key.replace(/\.csv$/i, '.manifest.json');
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: manifestKey, Body: readFileSync(options.manifest) }),
+      );
+    }
+    const before = this.drops.length;
+    const { createReadStream, statSync } = await import('node:fs');
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: createReadStream(file),
+        ContentLength: statSync(file).size,
+        ContentType: 'text/csv',
+      }),
+    );
+    const drop = this.drops.slice(before).find((d) => d.key === key);
+    if (!drop) throw new LocalUsageError(`no pipeline was triggered for s3://${this.bucket}/${key}`);
+    const result = await drop.started;
+    if (result.status !== 'STARTED' || !result.executionName) {
+      throw new LocalUsageError(
+        `start-pipeline did not start an execution for ${key}: ${result.reason ?? result.status}`,
+      );
+    }
+    return result.executionName;
+  }
+
+  private report(
+    execution: LocalExecution,
+    event: {
+      type: string;
+      stateName?: string;
+      error?: string;
+      cause?: string;
+      output?: unknown;
+      retryAttempt?: number;
+    },
+  ): void {
+    const progress = this.options.progress;
+    if (!progress) return;
+    const tag = `[${execution.name}]`;
+    if (event.type === 'StateExited' && event.stateName) {
+      const detail = describeState(event.stateName, event.output);
+      if (detail) progress(`${tag} ${event.stateName}: ${detail}`);
+    } else if (event.type === 'StateRetried') {
+      progress(`${tag} ${event.stateName}: retrying (attempt ${(event.retryAttempt ?? 0) + 1})`);
+    } else if (event.type === 'StateFailed') {
+      progress(`${tag} ${event.stateName}: ${event.error}: ${causeText(event.cause)}`);
+    }
+  }
+
+  private async executionClosed(execution: LocalExecution): Promise<void> {
+    if (execution.status === 'SUCCEEDED') return;
+    // The EventBridge rule on the execution's status: only for FAILED/TIMED_OUT/ABORTED, as in AWS.
+    const statusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString(),
+      region: LOCAL_REGION,
+      resources: [execution.arn],
+      detail: {
+        executionArn: execution.arn,
+        stateMachineArn: this.sfn.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate.getTime(),
+        stopDate: execution.stopDate?.getTime() ?? Date.now(),
+        input: execution.input,
+        output: null,
+        error: execution.error ?? null,
+        cause: execution.cause ?? null,
+      },
+    };
+    const fn = this.functions['record-execution-failure'];
+    if (fn && this.statusRule && matchesEventPattern(this.statusRule, statusEvent)) {
+      try {
+        await this.invoke(fn, statusEvent);
+      } catch (error) {
+        this.options.progress?.(
+          `[${execution.name}] the failure report could not be written: ${(error as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /** Waits for an execution to close and summarises it in the shape of `run --json` (DESIGN §5). */
+  async waitFor(executionName: string): Promise<ExecutionSummary> {
+    const execution = this.sfn.get(executionName);
+    if (!execution) throw new LocalUsageError(`no execution named ${executionName}`);
+    await execution.done;
+    return this.summarize(execution);
+  }
+
+  async summarize(execution: LocalExecution): Promise<ExecutionSummary> {
+    const lastState: Json =
+      execution.status === 'SUCCEEDED'
+        ? execution.output
+        : ([...execution.history].reverse().find((e) => e.type === 'StateExited' && e.output)?.output ??
+          JSON.parse(execution.input));
+    const validation = lastState?.validation;
+    const reports: Record<string, string> = {};
+    if (validation?.reports?.validation) reports.validation = validation.reports.validation;
+    if (validation?.reports?.rejects) reports.rejects = validation.reports.rejects;
+    const summary: ExecutionSummary = {
+      status: execution.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
+      execution: execution.name,
+      executionArn: execution.arn,
+      file: lastState?.file?.key ?? '',
+      audienceId: lastState?.audience?.audienceId ?? null,
+      runId: lastState?.ingestion?.runId ?? null,
+      refreshed: Boolean(lastState?.audience?.refreshed),
+      destinations: [],
+      validation: validation
+        ? {
+            valid: validation.valid,
+            rows: validation.rows,
+            invalidRows: validation.invalidRows,
+            invalidByCode: validation.invalidByCode,
+            identities: validation.identities,
+          }
+        : null,
+      reports,
+    };
+    if (execution.status === 'SUCCEEDED') {
+      summary.destinations = (lastState.activation?.destinations ?? []).map((d: Json) => ({
+        flowId: d.flowId,
+        status: d.status,
+      }));
+      reports.result = lastState.result?.resultKey ?? `reports/${execution.name}/result.json`;
+      return summary;
+    }
+    reports.error = `reports/${execution.name}/error.json`;
+    const errorReport = await this.readJson(reports.error);
+    summary.error = {
+      code: errorReport?.code ?? execution.error ?? 'UNKNOWN',
+      message: errorReport?.message ?? causeText(execution.cause),
+    };
+    summary.destinations = (lastState?.activation?.destinations ?? validation?.destinations ?? []).map(
+      (d: Json) => ({
+        flowId: d.flowId,
+        status: d.status ?? 'FAILED',
+      }),
+    );
+    return summary;
+  }
+
+  async readJson(key: string): Promise<Json | undefined> {
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return JSON.parse(await object.Body!.transformToString());
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Where a key of the drop bucket lives on disk, for people to open. */
+  localPath(key: string): string {
+    const root = this.options.ephemeral ? '(temporary)' : this.options.stateDir;
+    return path.join(root, 's3', this.bucket, key);
+  }
+
+  async close(): Promise<void> {
+    for (const execution of this.sfn?.list() ?? []) {
+      if (execution.status === 'RUNNING') execution.abort();
+    }
+    for (const close of this.closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        // closing the rest matters more
+      }
+    }
+  }
+}
+
+function aepEnvironmentFromProcess(aepUrl: string): Record<string, string> {
+  const required = [
+    'AEP_CLIENT_ID',
+    'AEP_CLIENT_SECRET',
+    'AEP_ORG_ID',
+    'AEP_SANDBOX_NAME',
+    'AEP_BASE_CONNECTION_ID',
+  ];
+  const missing = required.filter((name) => !process.env[name]);
+  if (missing.length) {
+    throw new LocalUsageError(`--aep-url needs the environment variables ${missing.join(', ')}`);
+  }
+  const base = aepUrl.replace(/\/+$/, '');
+  return { AEP_IMS_URL: base, AEP_PLATFORM_URL: base };
+}
+
+export function causeText(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+function formatCount(n: unknown): string {
+  return typeof n === 'number' ? n.toLocaleString('en-US') : String(n);
+}
+
+/** One readable line for a state that just finished, from the part of the state it wrote. */
+function describeState(stateName: string, output: Json): string | undefined {
+  switch (stateName) {
+    case 'ValidateFile': {
+      const v = output?.validation;
+      if (!v) return undefined;
+      const ids = Object.entries(v.identities ?? {})
+        .map(([ns, n]) => `${ns} ${formatCount(n)}`)
+        .join(', ');
+      return v.valid
+        ? `${formatCount(v.rows)} rows, ${formatCount(v.invalidRows)} invalid; identities: ${ids || 'none'}`
+        : `rejected: ${v.failure?.code}: ${v.failure?.message}`;
+    }
+    case 'CreateAudience':
+    case 'CheckAudience': {
+      const a = output?.audience;
+      if (!a) return undefined;
+      if (a.status === 'READY')
+        return `${a.refreshed ? 'refreshing' : 'created'} audience "${a.name}" (${a.audienceId})`;
+      return `AEP is creating audience "${a.name}" (check ${a.poll?.attempt ?? 0}, next in ${a.poll?.waitSeconds}s)`;
+    }
+    case 'StartIngestion':
+    case 'CheckIngestion': {
+      const i = output?.ingestion;
+      if (!i) return undefined;
+      if (i.status === 'SUCCESS') return `ingestion run ${i.runId} succeeded`;
+      const stages = (i.details ?? []).map((d: Json) => `${d.stage} ${d.status}`).join(', ');
+      return `ingestion run ${i.runId} in progress${stages ? ` (${stages})` : ''}, next check in ${i.poll?.waitSeconds}s`;
+    }
+    case 'ActivateDestinations': {
+      const d = output?.activation?.destinations ?? [];
+      if (d.length === 0) return 'no destinations to activate';
+      return d.map((x: Json) => `${x.flowId} ${x.status}`).join(', ');
+    }
+    case 'ArchiveFile':
+      return output?.result ? `original moved to ${output.result.archivedKey}` : undefined;
+    case 'HandleFailure':
+      return output?.failure
+        ? `original moved to ${output.failure.failedKey ?? 'failed/'}; ${output.failure.code}`
+        : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,203 @@
+// Workflow tests: the synthesized state machine run locally with the real handlers, embedded S3, dynalite
+// and the AEP simulator; one case per path of DESIGN §1.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-simulator/index.ts';
+import { LocalPipeline } from '../../local/runner/pipeline.ts';
+
+const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflow');
+const smallCsv = path.join(fixtures, 'customers-small.csv');
+const badCsv = path.join(fixtures, 'bad-email.csv');
+
+let workDir: string;
+let pipeline: LocalPipeline;
+let manifestPath: string;
+let uploads = 0;
+
+/** A fresh key per test, so each test creates its own audience unless it means to refresh one. */
+function uniqueKey(name = 'customers'): string {
+  uploads += 1;
+  return `incoming/workflow/${name}-${uploads}.csv`;
+}
+
+async function keys(prefix: string): Promise<string[]> {
+  const listed = await pipeline.s3.send(
+    new ListObjectsV2Command({ Bucket: pipeline.bucket, Prefix: prefix }),
+  );
+  return (listed.Contents ?? []).map((o) => o.Key!);
+}
+
+async function exists(key: string): Promise<boolean> {
+  try {
+    await pipeline.s3.send(new HeadObjectCommand({ Bucket: pipeline.bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'aep-workflow-'));
+  manifestPath = path.join(workDir, 'manifest.json');
+  const [streaming, batch] = SIMULATOR_DEFAULT_FLOWS.map((f) => f.id);
+  writeFileSync(
+    manifestPath,
+    JSON.stringify({
+      destinations: [
+        { flowId: streaming, kind: 'streaming' },
+        {
+          flowId: batch,
+          kind: 'batch',
+          exportMode: 'DAILY_FULL_EXPORT',
+          schedule: { frequency: 'DAILY', startDate: '2026-12-01', startTime: '20:00' },
+          filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%',
+        },
+      ],
+    }),
+  );
+  pipeline = await LocalPipeline.start({
+    stateDir: path.join(workDir, 'state'),
+    ephemeral: true,
+    timeScale: 2000,
+  });
+});
+
+afterAll(async () => {
+  await pipeline?.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  pipeline.simulator!.faults.clear();
+});
+
+describe('the synthesized state machine, run locally', () => {
+  it('happy path: validates, creates, ingests, activates both destinations, archives', async () => {
+    const key = uniqueKey();
+    const name = await pipeline.dropFile(smallCsv, { key, manifest: manifestPath });
+    const summary = await pipeline.waitFor(name);
+
+    expect(summary.error).toBeUndefined();
+    expect(summary.status).toBe('SUCCEEDED');
+    expect(summary.refreshed).toBe(false);
+    expect(summary.audienceId).toMatch(/.+/);
+    expect(summary.runId).toMatch(/.+/);
+    expect(summary.validation).toMatchObject({ valid: true, rows: 40, invalidRows: 0 });
+    expect(summary.destinations.map((d) => d.status)).toEqual(['ADDED', 'ADDED']);
+    expect(await exists(key)).toBe(false);
+    expect(await keys(`processed/workflow/${name}/`)).toHaveLength(1);
+    expect(await exists(`reports/${name}/result.json`)).toBe(true);
+    expect(await exists(`reports/${name}/validation.json`)).toBe(true);
+    const audiences = pipeline.simulator!.audiences().filter((a) => a.audienceId === summary.audienceId);
+    expect(audiences).toHaveLength(1);
+    for (const flow of SIMULATOR_DEFAULT_FLOWS) {
+      const selectors = pipeline
+        .simulator!.flow(flow.id)!
+        .selectors.filter((id) => id === summary.audienceId);
+      expect(selectors).toHaveLength(1);
+    }
+  });
+
+  it('refresh: a second upload of the same key starts a new run on the same audience', async () => {
+    const key = uniqueKey('refresh');
+    const first = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }));
+    const second = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }));
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(second.status).toBe('SUCCEEDED');
+    expect(second.execution).not.toBe(first.execution);
+    expect(second.refreshed).toBe(true);
+    expect(second.audienceId).toBe(first.audienceId);
+    expect(second.runId).not.toBe(first.runId);
+    expect(second.destinations.map((d) => d.status)).toEqual(['ALREADY_PRESENT', 'ALREADY_PRESENT']);
+    expect(pipeline.simulator!.runs(first.audienceId!)).toHaveLength(2);
+  });
+
+  it('validation rejected: the original goes to failed/ with error.json, nothing reaches AEP', async () => {
+    const callsBefore = pipeline.simulator!.calls.length;
+    const key = uniqueKey('bad');
+    const summary = await pipeline.waitFor(await pipeline.dropFile(badCsv, { key }));
+
+    expect(summary.status).toBe('FAILED');
+    expect(summary.error?.code).toBe('VALIDATION_FAILED');
+    expect(summary.error?.message).toMatch(/row 1, column "email"/);
+    expect(summary.error?.message).not.toContain('not-an-email');
+    expect(await exists(key)).toBe(false);
+    expect(await keys(`failed/workflow/${summary.execution}/`)).toHaveLength(1);
+    expect(await pipeline.readJson(`reports/${summary.execution}/error.json`)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    expect(pipeline.simulator!.calls.length).toBe(callsBefore);
+  });
+
+  it('operation FAILED: caught, AEP_OPERATION_FAILED, original in failed/', async () => {
+    pipeline.simulator!.faults.failNextOperation('the source path could not be read');
+    const key = uniqueKey('opfail');
+    const summary = await pipeline.waitFor(
+      await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }),
+    );
+
+    expect(summary.status).toBe('FAILED');
+    expect(summary.error?.code).toBe('AEP_OPERATION_FAILED');
+    expect(summary.error?.message).toMatch(/source path could not be read/);
+    expect(await keys(`failed/workflow/${summary.execution}/`)).toHaveLength(1);
+  });
+
+  it('run FAILED: caught, AEP_RUN_FAILED naming the stage', async () => {
+    pipeline.simulator!.faults.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch');
+    const key = uniqueKey('runfail');
+    const summary = await pipeline.waitFor(
+      await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }),
+    );
+
+    expect(summary.status).toBe('FAILED');
+    expect(summary.error?.code).toBe('AEP_RUN_FAILED');
+    expect(summary.error?.message).toMatch(/PROFILE_STORE_INGEST/);
+  });
+
+  it('AEP down past all retries: not caught, the original stays in incoming/, error.json says redrive', async () => {
+    pipeline.simulator!.faults.add({
+      route: 'POST /data/core/ais/external-audience/',
+      status: 503,
+      times: 1000,
+    });
+    const key = uniqueKey('outage');
+    const summary = await pipeline.waitFor(
+      await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }),
+    );
+
+    expect(summary.status).toBe('FAILED');
+    expect(summary.error?.code).toBe('AEP_UNAVAILABLE');
+    expect(await exists(key)).toBe(true);
+    const report = await pipeline.readJson(`reports/${summary.execution}/error.json`);
+    expect(report).toMatchObject({ code: 'AEP_UNAVAILABLE', redrivable: true });
+    const execution = pipeline.sfn.get(summary.execution)!;
+    const retries = execution.history.filter(
+      (e) => e.type === 'StateRetried' && e.stateName === 'CreateAudience',
+    );
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    expect(execution.history.some((e) => e.type === 'StateCaught')).toBe(false);
+  });
+
+  it('412 on activation: a dataflow edited by someone else between GET and PATCH still gets the audience once', async () => {
+    const [streaming] = SIMULATOR_DEFAULT_FLOWS;
+    pipeline.simulator!.faults.concurrentFlowEdit(streaming!.id);
+    const key = uniqueKey('conflict');
+    const summary = await pipeline.waitFor(
+      await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }),
+    );
+
+    expect(summary.status).toBe('SUCCEEDED');
+    const patches = pipeline.simulator!.calls.filter(
+      (c) => c.route === 'PATCH /data/foundation/flowservice/flows/{id}' && c.path.endsWith(streaming!.id),
+    );
+    expect(patches.some((c) => c.status === 412)).toBe(true);
+    const selectors = pipeline
+      .simulator!.flow(streaming!.id)!
+      .selectors.filter((id) => id === summary.audienceId);
+    expect(selectors).toHaveLength(1);
+  });
+});
