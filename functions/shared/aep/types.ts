@@ -15,7 +15,15 @@ export interface AepCredentials {
   platformUrl?: string | undefined;
 }
 
-export const AEP_FIELD_TYPES = ['string', 'number', 'long', 'integer', 'date', 'datetime', 'boolean'] as const;
+export const AEP_FIELD_TYPES = [
+  'string',
+  'number',
+  'long',
+  'integer',
+  'date',
+  'datetime',
+  'boolean',
+] as const;
 export type AepFieldType = (typeof AEP_FIELD_TYPES)[number];
 
 export interface AudienceField {

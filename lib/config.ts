@@ -1,0 +1,92 @@
+// The stack's configuration: cdk.json context `pipeline`, validated once in bin/ so a typo fails the synth.
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { destinationSchema } from '../functions/shared/state.ts';
+
+/** The day counts CloudWatch Logs accepts (CDK's RetentionDays enum values). */
+const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
+  (value): value is number => typeof value === 'number',
+);
+
+const days = z.number().int().positive();
+
+export const pipelineConfigSchema = z
+  .object({
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name: letters, digits and hyphens')
+      .default('AepAudiencePipeline'),
+    /** Name of the Secrets Manager secret the stack creates. */
+    secretName: z.string().min(1).optional(),
+    /** Complete ARN of an existing secret to use instead of creating one. */
+    secretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[^:]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'a complete secret ARN')
+      .optional(),
+    defaultDestinations: z.array(destinationSchema).default([]),
+    defaultTtlInDays: z.number().int().min(1).max(90).default(30),
+    bucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+      .optional(),
+    sourcePathIncludesBucket: z.boolean().default(true),
+    requireManifest: z.boolean().default(false),
+    identityNamespaces: z
+      .record(
+        z.string().regex(/^[a-z0-9]+$/, 'a normalized header: lower case, no spaces, _ or -'),
+        z.string().min(1),
+      )
+      .default({ crmid: 'CRMID' }),
+    maxFileSizeBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 ** 3),
+    /** At least the longest TTL an audience can be extended to, plus margin: AEP re-reads the staged copy. */
+    stagingRetentionDays: days.min(120).default(120),
+    reportsRetentionDays: days.default(90),
+    processedRetentionDays: days.default(30),
+    failedRetentionDays: days.default(90),
+    noncurrentVersionRetentionDays: days.default(7),
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((value) => LOG_RETENTION_DAYS.includes(value), {
+        message: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(30),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if ((config.secretName === undefined) === (config.secretArn === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretName'],
+        message: 'set exactly one of secretName and secretArn',
+      });
+    }
+  });
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the `pipeline` context; the error names the first bad key as `pipeline.<path>`. */
+export function loadPipelineConfig(raw: unknown): PipelineConfig {
+  if (raw === undefined || raw === null) {
+    throw new ConfigError('cdk.json context "pipeline" is missing');
+  }
+  const parsed = pipelineConfigSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const messages = parsed.error.issues.flatMap((issue) => {
+    const keyPath = ['pipeline', ...issue.path.map(String)].join('.');
+    // An unknown key is reported at its parent: name the key itself, which is what the operator mistyped.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `cdk.json context "${keyPath}.${key}": unknown key`);
+    }
+    return [`cdk.json context "${keyPath}": ${issue.message}`];
+  });
+  throw new ConfigError(messages.join('\n'));
+}

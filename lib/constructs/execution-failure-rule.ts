@@ -1,0 +1,59 @@
+// Reports executions that end without HandleFailure (an outage past its retries, a timeout, an abort):
+// the status-change event → record-execution-failure, which writes error.json for the file.
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { allowHeadNotFound, allowUnder } from './pipeline-tasks.ts';
+import { TaskFunction } from './task-function.ts';
+import { allowDescribeExecutions } from './workflow.ts';
+
+export interface ExecutionFailureRuleProps {
+  bucket: s3.IBucket;
+  stateMachine: sfn.IStateMachine;
+  logRetention: logs.RetentionDays;
+}
+
+export class ExecutionFailureRule extends Construct {
+  readonly rule: events.Rule;
+  readonly recordExecutionFailure: TaskFunction;
+
+  constructor(scope: Construct, id: string, props: ExecutionFailureRuleProps) {
+    super(scope, id);
+    this.recordExecutionFailure = new TaskFunction(this, 'RecordExecutionFailure', {
+      name: 'record-execution-failure',
+      description:
+        'Writes error.json for an execution that failed, timed out or was aborted outside HandleFailure',
+      logRetention: props.logRetention,
+      environment: {
+        BUCKET_NAME: props.bucket.bucketName,
+        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+      },
+    });
+    const fn = this.recordExecutionFailure.function;
+    allowUnder(
+      this.recordExecutionFailure,
+      ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+      props.bucket,
+      'reports/',
+      "reads and writes the failed execution's reports",
+    );
+    allowHeadNotFound(this.recordExecutionFailure, props.bucket);
+    allowDescribeExecutions(this.recordExecutionFailure, props.stateMachine);
+
+    this.rule = new events.Rule(this, 'ExecutionFailed', {
+      description: 'An execution of the pipeline state machine failed, timed out or was aborted',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+        },
+      },
+    });
+    this.rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 8 }));
+  }
+}
