@@ -1,0 +1,284 @@
+// One HTTP exchange with AEP or IMS (timeout, body decoding, call records), retry timing, and the mapping of
+// failed exchanges onto the typed errors of errors.ts.
+import { describeAepErrorBody, parseAepErrorBody } from './error-body.ts';
+import {
+  AepAuthError,
+  AepConflictError,
+  type AepError,
+  type AepErrorDetails,
+  AepLimitError,
+  AepNotFoundError,
+  AepPreconditionFailedError,
+  AepRequestError,
+  AepResponseError,
+  AepRunInProgressError,
+  AepUnavailableError,
+} from './errors.ts';
+import type { AepCallRecord } from './types.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH';
+
+export interface AepLogger {
+  debug(message: string, fields?: object): void;
+  info(message: string, fields?: object): void;
+  warn(message: string, fields?: object): void;
+}
+
+export interface RetrySettings {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface HttpSettings {
+  fetch: typeof fetch;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  random: () => number;
+  retry: RetrySettings;
+  requestTimeoutMs: number;
+  onCall: ((record: AepCallRecord) => void) | undefined;
+  logger: AepLogger | undefined;
+}
+
+/** What one attempt produced: an HTTP answer, or no answer at all (dropped connection, timeout). */
+export type Exchange =
+  | {
+      kind: 'response';
+      status: number;
+      /** Decoded JSON, the raw text when it is not JSON, or undefined when empty. */
+      body: unknown;
+      /** `Retry-After` in ms from now, when AEP sent one we could read. */
+      retryAfterMs: number | undefined;
+    }
+  | { kind: 'network'; timedOut: boolean; cause: unknown };
+
+export interface ExchangeRequest {
+  method: HttpMethod;
+  /** Full URL; never logged or put in an error. */
+  url: string;
+  /** The route template for records and messages, e.g. `/data/core/ais/external-audience/{audienceId}/runs`. */
+  route: string;
+  headers: Record<string, string>;
+  body?: string;
+  attempt: number;
+}
+
+/** Statuses that mean "nothing was done, or AEP is down": worth another attempt after a wait. */
+const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
+
+export type Answer = Extract<Exchange, { kind: 'response' }>;
+
+/** The 2xx answer, or undefined. (Not a type guard: its false branch must still allow other answers.) */
+export function successOf(exchange: Exchange): Answer | undefined {
+  return exchange.kind === 'response' && exchange.status >= 200 && exchange.status < 300
+    ? exchange
+    : undefined;
+}
+
+export function isThrottled(exchange: Exchange): boolean {
+  return exchange.kind === 'response' && exchange.status === 429;
+}
+
+/** 502/503/504 or no answer: retryable, and for a write unknown whether it was applied. */
+export function isOutage(exchange: Exchange): boolean {
+  return exchange.kind === 'network' || (exchange.status !== 429 && TRANSIENT_STATUSES.has(exchange.status));
+}
+
+export function isTransient(exchange: Exchange): boolean {
+  return isThrottled(exchange) || isOutage(exchange);
+}
+
+/** `Retry-After` as delay-seconds or an HTTP-date, in ms from `nowMs`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/** Removes known secret values (client secret, tokens) from any text before it reaches an error or a log. */
+export class SecretScrubber {
+  private readonly secrets = new Set<string>();
+
+  add(secret: string | undefined): void {
+    if (secret && secret.length >= 4) this.secrets.add(secret);
+  }
+
+  scrub(text: string): string;
+  scrub(text: string | undefined): string | undefined;
+  scrub(text: string | undefined): string | undefined {
+    if (text === undefined) return undefined;
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
+    return out;
+  }
+}
+
+export class AepHttp {
+  constructor(
+    readonly settings: HttpSettings,
+    readonly scrubber: SecretScrubber,
+  ) {}
+
+  /** Sends once; never throws for HTTP statuses or network failures (they come back as an Exchange). */
+  async exchange(request: ExchangeRequest): Promise<Exchange> {
+    const { fetch, now, requestTimeoutMs, onCall } = this.settings;
+    const started = now();
+    let exchange: Exchange;
+    try {
+      const init: RequestInit = {
+        method: request.method,
+        headers: request.headers,
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      };
+      if (request.body !== undefined) init.body = request.body;
+      const response = await fetch(request.url, init);
+      const text = await response.text();
+      exchange = {
+        kind: 'response',
+        status: response.status,
+        body: decodeBody(text),
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), now()),
+      };
+    } catch (cause) {
+      const timedOut =
+        cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+      exchange = { kind: 'network', timedOut, cause };
+    }
+    const record: AepCallRecord = {
+      route: request.route,
+      method: request.method,
+      status: exchange.kind === 'response' ? exchange.status : 'NETWORK_ERROR',
+      attempt: request.attempt,
+      durationMs: Math.max(0, now() - started),
+    };
+    this.settings.logger?.debug('AEP call', { ...record });
+    onCall?.(record);
+    return exchange;
+  }
+
+  /**
+   * The wait before attempt `failedAttempt + 1`: full jitter over an exponential ceiling, never shorter than
+   * `Retry-After`. Undefined when AEP asks for a wait beyond `maxDelayMs`: better to fail now and let the
+   * workflow wait than to sleep in a Lambda.
+   */
+  delayBeforeRetry(failedAttempt: number, retryAfterMs: number | undefined): number | undefined {
+    const { baseDelayMs, maxDelayMs } = this.settings.retry;
+    if (retryAfterMs !== undefined && retryAfterMs > maxDelayMs) return undefined;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (failedAttempt - 1));
+    const jittered = Math.floor(this.settings.random() * ceiling);
+    return Math.max(jittered, retryAfterMs ?? 0);
+  }
+
+  /**
+   * After a transient failure of attempt `attempt`: waits and returns true when another attempt is allowed,
+   * false when the attempts (or AEP's patience) are spent.
+   */
+  async waitForRetry(label: string, attempt: number, exchange: Exchange): Promise<boolean> {
+    if (attempt >= this.settings.retry.maxAttempts) return false;
+    const retryAfterMs = exchange.kind === 'response' ? exchange.retryAfterMs : undefined;
+    const delayMs = this.delayBeforeRetry(attempt, retryAfterMs);
+    if (delayMs === undefined) return false;
+    this.settings.logger?.info('AEP call will be retried', {
+      route: label,
+      status: exchange.kind === 'response' ? exchange.status : 'NETWORK_ERROR',
+      attempt,
+      delayMs,
+    });
+    await this.settings.sleep(delayMs);
+    return true;
+  }
+
+  /** The typed error for an exchange that failed; `label` is `METHOD /route/template`. */
+  errorFor(label: string, exchange: Exchange): AepError {
+    if (exchange.kind === 'network') {
+      const what = exchange.timedOut
+        ? `did not answer within ${this.settings.requestTimeoutMs} ms`
+        : `could not be reached (${this.scrubber.scrub(errorText(exchange.cause))})`;
+      return new AepUnavailableError(`AEP ${label} ${what}`, { route: label, cause: exchange.cause });
+    }
+    const parsed = parseAepErrorBody(exchange.body);
+    const detail = this.scrubber.scrub(describeAepErrorBody(parsed));
+    const details: AepErrorDetails = { status: exchange.status, route: label };
+    if (parsed.code !== undefined) details.aepCode = parsed.code;
+    if (detail !== undefined) details.detail = detail;
+    if (exchange.retryAfterMs !== undefined)
+      details.retryAfterSeconds = Math.ceil(exchange.retryAfterMs / 1000);
+    const message = `AEP ${label} answered ${exchange.status}${parsed.code ? ` (${parsed.code})` : ''}${
+      detail ? `: ${detail}` : ''
+    }`;
+    const { status } = exchange;
+    if (status === 401 || status === 403) return new AepAuthError(message, details);
+    if (status === 404) return new AepNotFoundError(message, details);
+    if (status === 409) return new AepConflictError(message, details);
+    if (status === 412) return new AepPreconditionFailedError(message, details);
+    if (status === 422) return unprocessableError(message, parsed.code, detail, details);
+    if (status >= 500 || status === 429) return new AepUnavailableError(message, details);
+    return new AepRequestError(message, details);
+  }
+}
+
+/** Parses a 2xx body with its schema; AepResponseError names every field that is missing or malformed. */
+export function parseResponse<T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodLikeError } },
+  label: string,
+  exchange: Answer,
+): T {
+  const result = schema.safeParse(exchange.body);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length === 0 ? '(body)' : issue.path.join('.')}: ${issue.message}`)
+    .join('; ');
+  return throwResponseError(label, exchange.status, problems);
+}
+
+interface ZodLikeError {
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>;
+}
+
+function throwResponseError(label: string, status: number, problems: string): never {
+  throw new AepResponseError(`AEP ${label} answered ${status} with an unexpected body: ${problems}`, {
+    status,
+    route: label,
+  });
+}
+
+const RUN_IN_PROGRESS =
+  /in[ -]progress|already (running|active|started)|active run|another run|currently running|still running/i;
+const LIMIT = /limit|maximum|max\b|exceed|guardrail|quota|too many/i;
+const DAILY = /per day|daily|a day|per sandbox|sandbox|24 ?h/i;
+const PER_AUDIENCE = /per audience|audience|\b10\b/i;
+
+function unprocessableError(
+  message: string,
+  code: string | undefined,
+  detail: string | undefined,
+  details: AepErrorDetails,
+): AepError {
+  if (code !== undefined && code !== '100960') return new AepRequestError(message, details);
+  const text = detail ?? '';
+  if (RUN_IN_PROGRESS.test(text)) return new AepRunInProgressError(message, details);
+  if (LIMIT.test(text) && DAILY.test(text)) return new AepLimitError(message, 'DAILY_RUNS', details);
+  if (LIMIT.test(text) && PER_AUDIENCE.test(text))
+    return new AepLimitError(message, 'AUDIENCE_RUNS', details);
+  return new AepRequestError(message, details);
+}
+
+function decodeBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function errorText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
+  return `${cause.message}${inner}`;
+}

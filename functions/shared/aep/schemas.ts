@@ -1,0 +1,95 @@
+// zod schemas of the AEP responses the client reads: strict on what the pipeline needs, tolerant of the rest
+// (doc versions differ, aep-api.md §7).
+import { z } from 'zod';
+import type { OperationStatus } from './types.ts';
+
+/** Epoch values arrive as numbers, sometimes as numeric strings. */
+const epoch = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .transform(Number),
+]);
+
+/** SUCCESS/FAILED in any case; anything else (undocumented in-flight values) is PROCESSING. */
+export function normalizeStatus(status: string | undefined): OperationStatus {
+  const upper = status?.trim().toUpperCase();
+  return upper === 'SUCCESS' || upper === 'FAILED' ? upper : 'PROCESSING';
+}
+
+export const imsTokenSchema = z.object({
+  access_token: z.string().min(1),
+  expires_in: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
+});
+
+export const createAudienceResponseSchema = z.object({ operationId: z.string().min(1) });
+
+const failureText = z.union([z.string(), z.looseObject({ message: z.string().optional() })]);
+
+export const operationSchema = z.looseObject({
+  operationId: z.string().min(1),
+  status: z.string().optional(),
+  audienceId: z.string().optional(),
+  audienceName: z.string().optional(),
+  failureReason: failureText.optional(),
+  errorMessage: z.string().optional(),
+  message: z.string().optional(),
+  error: failureText.optional(),
+  errors: z.array(failureText).optional(),
+});
+
+export const runStageSchema = z.looseObject({
+  stage: z.string(),
+  status: z.string(),
+  flowRunId: z.string().optional(),
+});
+
+export const runSchema = z.looseObject({
+  audienceId: z.string().optional(),
+  runId: z.string().min(1),
+  status: z.string().optional(),
+  dataFilterStartTime: epoch.optional(),
+  dataFilterEndTime: epoch.optional(),
+  createdAt: epoch.optional(),
+  details: z.array(runStageSchema).optional(),
+});
+
+/** `{runs:[…]}` as documented (§4.6); a bare array is tolerated. */
+export const runListSchema = z.union([
+  z.looseObject({ runs: z.array(runSchema) }),
+  z.array(runSchema).transform((runs) => ({ runs })),
+]);
+
+export const audienceListingSchema = z.looseObject({
+  children: z.array(z.looseObject({ id: z.string().min(1), name: z.string() })),
+});
+
+export const segmentSelectorSchema = z.looseObject({
+  type: z.string().optional(),
+  value: z.looseObject({ id: z.string().optional() }).optional(),
+});
+
+export const flowSchema = z.looseObject({
+  id: z.string().optional(),
+  etag: z.string().min(1),
+  transformations: z
+    .array(
+      z.looseObject({
+        params: z
+          .looseObject({
+            segmentSelectors: z
+              .looseObject({ selectors: z.array(segmentSelectorSchema).optional() })
+              .nullish(),
+          })
+          .nullish(),
+      }),
+    )
+    .min(1),
+});
+
+export const flowListSchema = z.looseObject({ items: z.array(flowSchema).min(1) });
+
+export type FlowResponse = z.infer<typeof flowSchema>;
+export type RunResponse = z.infer<typeof runSchema>;
+export type OperationResponse = z.infer<typeof operationSchema>;
