@@ -10,9 +10,9 @@ import {
 } from './aep/errors.ts';
 import { PipelineError } from './pipeline-errors.ts';
 
+/** The client's messages already name the route and status (`AEP POST /… answered 422 (100960): …`). */
 function describe(error: AepError): string {
-  const where = error.route ? ` (${error.route}${error.status ? ` → ${error.status}` : ''})` : '';
-  return `${error.message}${where}`;
+  return error.message;
 }
 
 /** A PipelineError for anything a task throws. Errors already mapped pass through unchanged. */
