@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExecutionSummary } from './runner/pipeline.ts';
+import type { ExecutionSummary, LocalPipeline } from './runner/pipeline.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -131,13 +131,13 @@ async function runCommand(files: string[], values: Record<string, unknown>, io: 
   }));
 
   const stateDir = targetDir(aepUrl);
-  const { LocalPipeline, LocalUsageError } = await import('./runner/pipeline.ts');
+  const runner = await import('./runner/pipeline.ts');
   const progress = (line: string) => (json ? io.stderr : io.stdout)(`${line}\n`);
-  let pipeline: InstanceType<typeof LocalPipeline>;
+  let pipeline: LocalPipeline;
   try {
-    pipeline = await LocalPipeline.start({ stateDir, aepUrl, timeScale, progress });
+    pipeline = await runner.LocalPipeline.start({ stateDir, aepUrl, timeScale, progress });
   } catch (error) {
-    if (error instanceof LocalUsageError) throw new UsageError(error.message);
+    if (error instanceof runner.LocalUsageError) throw new UsageError(error.message);
     throw error;
   }
   try {

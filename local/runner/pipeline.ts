@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
 import { matchesEventPattern } from './event-pattern.ts';
@@ -184,6 +184,14 @@ export class LocalPipeline {
     const dynamo = await startDynalite(options.ephemeral ? {} : { path: path.join(dataRoot, 'registry') });
     cleanup.push(() => dynamo.close());
 
+    const s3Client = new S3Client({
+      endpoint: s3Server.url,
+      region: LOCAL_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanup.push(() => s3Client.destroy());
+
     let aepEnv: Record<string, string>;
     let simulator: AepSimulator | undefined;
     if (options.aepUrl) {
@@ -193,6 +201,8 @@ export class LocalPipeline {
       simulator = await startAepSimulator({
         timeScale,
         statePath: options.ephemeral ? undefined : path.join(dataRoot, 'aep-simulator.json'),
+        // Like AEP, a run only finds the files that the S3 source connection can see in its time window.
+        sourceFiles: (sourcePath, start, end) => countSourceFiles(s3Client, sourcePath, start, end),
         ...options.simulator,
       });
       cleanup.push(() => simulator?.close());
@@ -211,13 +221,6 @@ export class LocalPipeline {
       };
     }
 
-    const s3Client = new S3Client({
-      endpoint: s3Server.url,
-      region: LOCAL_REGION,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    cleanup.push(() => s3Client.destroy());
     const created = new LocalPipeline(options, s3Client);
     created.simulator = simulator;
 
@@ -532,6 +535,16 @@ export class LocalPipeline {
       }
     }
   }
+}
+
+/** Objects in the staging folder `sourcePath` (with or without the bucket) modified within [start, end]. */
+async function countSourceFiles(s3: S3Client, sourcePath: string, startSec: number, endSec?: number): Promise<number> {
+  const folder = sourcePath.startsWith(`${LOCAL_BUCKET}/`) ? sourcePath.slice(LOCAL_BUCKET.length + 1) : sourcePath;
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: `${folder.replace(/\/+$/, '')}/` }));
+  return (listed.Contents ?? []).filter((o) => {
+    const modified = Math.floor((o.LastModified?.getTime() ?? 0) / 1000);
+    return modified >= startSec && (endSec === undefined || modified <= endSec);
+  }).length;
 }
 
 function aepEnvironmentFromProcess(aepUrl: string): Record<string, string> {

@@ -58,7 +58,7 @@ export function resolveIntrinsics(
     if (fn === 'Fn::Sub' && typeof arg === 'string') {
       return arg.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
         const [id, attr] = name.split('.');
-        const r = attr ? resolveGetAtt(id, attr, template, names) : resolveRef(id, template, names);
+        const r = attr ? resolveGetAtt(id, attr, template, names) : resolveRef(id ?? '', template, names);
         return r === UNRESOLVED ? '' : String(r);
       });
     }
