@@ -1,0 +1,326 @@
+// The validation engine (DESIGN §3–§4): one streaming pass over CSV bytes, bounded memory, no AWS. Writes the
+// canonical staged copy and the rejects as it goes; the caller decides what to keep from the result.
+import type { Readable, Writable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { AepFieldType, AudienceField } from '../../shared/aep/types.ts';
+import { maskValue } from '../../shared/mask.ts';
+import type { Manifest } from '../manifest.ts';
+import { csvLine } from './csv-writer.ts';
+import { identityCheckFor, normalizeHeader } from './identities.ts';
+import { fitsType, TypeObserver } from './inference.ts';
+
+export const MAX_COLUMNS = 41;
+export const MAX_LISTED_ERRORS = 1000;
+
+export interface ValidationIssue {
+  row: number | null;
+  column: string | null;
+  code: string;
+  message: string;
+}
+
+export interface EngineOptions {
+  manifest?: Manifest | undefined;
+  /** Normalized header → namespace (built-ins merged with the stack's table). */
+  identityHeaders: Record<string, string>;
+  maxInvalidRowsPercent?: number | undefined;
+  maxFileSizeBytes?: number | undefined;
+  /** Size of the input, when known before reading (S3 HEAD, fs.stat). */
+  sizeBytes?: number | undefined;
+  /** Receives the canonical copy: UTF-8, no BOM, `\n`, trimmed headers, normalized identities, good rows only. */
+  staged?: Writable | undefined;
+  /** Receives `row,column,code,message` lines (values masked). */
+  rejects?: Writable | undefined;
+}
+
+export interface EngineResult {
+  valid: boolean;
+  rows: number;
+  validRows: number;
+  invalidRows: number;
+  invalidByCode: Record<string, number>;
+  identities: Record<string, number>;
+  fields: AudienceField[];
+  /** The first MAX_LISTED_ERRORS issues, file-level first; counts above are exact. */
+  errors: ValidationIssue[];
+  /** A one-line summary when the file is refused. */
+  failure?: { code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID'; message: string };
+  bytes: number;
+  durationMs: number;
+}
+
+interface Column {
+  name: string;
+  identityNs?: string;
+  declared?: AepFieldType;
+  observer: TypeObserver;
+}
+
+function write(stream: Writable | undefined, text: string): Promise<void> | undefined {
+  if (!stream) return undefined;
+  if (stream.write(text)) return undefined;
+  return new Promise((resolve) => stream.once('drain', resolve));
+}
+
+export async function validateCsv(input: Readable, options: EngineOptions): Promise<EngineResult> {
+  const started = Date.now();
+  const errors: ValidationIssue[] = [];
+  const invalidByCode: Record<string, number> = {};
+  const identities: Record<string, number> = {};
+  let bytes = 0;
+  let nonWhitespace = false;
+  let rows = 0;
+  let invalidRows = 0;
+  let columns: Column[] = [];
+  let fileError = false;
+  let manifestError = false;
+
+  const issue = (e: ValidationIssue) => {
+    invalidByCode[e.code] = (invalidByCode[e.code] ?? 0) + 1;
+    if (errors.length < MAX_LISTED_ERRORS) errors.push(e);
+  };
+  const fileIssue = (
+    code: string,
+    message: string,
+    row: number | null = null,
+    column: string | null = null,
+  ) => {
+    fileError = true;
+    issue({ row, column, code, message });
+  };
+  const finish = (): EngineResult => {
+    const validRows = rows - invalidRows;
+    if (!fileError && rows === 0) fileIssue('NO_ROWS', 'the file has a header and no data rows');
+    const allowed = options.manifest?.maxInvalidRowsPercent ?? options.maxInvalidRowsPercent ?? 0;
+    const tooMany = invalidRows > 0 && (invalidRows * 100) / Math.max(rows, 1) > allowed;
+    const valid = !fileError && !tooMany;
+    const result: EngineResult = {
+      valid,
+      rows,
+      validRows: fileError ? 0 : validRows,
+      invalidRows,
+      invalidByCode,
+      identities,
+      fields: columns.map((c) => ({
+        name: c.name,
+        type: c.identityNs ? 'string' : (c.declared ?? c.observer.result()),
+        ...(c.identityNs ? { identityNs: c.identityNs } : {}),
+        ...(options.manifest?.fieldLabels?.[c.name] ? { labels: options.manifest.fieldLabels[c.name] } : {}),
+      })),
+      errors,
+      bytes,
+      durationMs: Date.now() - started,
+    };
+    if (!valid) {
+      const first = errors[0];
+      const codes = Object.entries(invalidByCode)
+        .map(([code, n]) => `${code}: ${n}`)
+        .join(', ');
+      result.failure = {
+        code: manifestError ? 'MANIFEST_INVALID' : 'VALIDATION_FAILED',
+        message: fileError
+          ? `${first?.code}: ${first?.message}`
+          : `${invalidRows.toLocaleString('en-US')} of ${rows.toLocaleString('en-US')} rows are invalid (${codes}), more than the ${allowed}% allowed; first: ${first?.message}`,
+      };
+    }
+    return result;
+  };
+
+  if (
+    options.maxFileSizeBytes !== undefined &&
+    options.sizeBytes !== undefined &&
+    options.sizeBytes > options.maxFileSizeBytes
+  ) {
+    fileIssue(
+      'FILE_TOO_LARGE',
+      `the file is ${options.sizeBytes} bytes, over the maximum of ${options.maxFileSizeBytes}`,
+    );
+    input.destroy();
+    return finish();
+  }
+
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_empty_values: false,
+  });
+  const feed = (async () => {
+    try {
+      for await (const chunk of input) {
+        const buffer = chunk as Buffer;
+        bytes += buffer.length;
+        try {
+          decoder.decode(buffer, { stream: true });
+        } catch {
+          throw Object.assign(new Error('the file is not valid UTF-8 text'), { code: 'INVALID_ENCODING' });
+        }
+        if (!nonWhitespace && /\S/.test(buffer.toString('latin1'))) nonWhitespace = true;
+        if (!parser.write(buffer)) await new Promise((resolve) => parser.once('drain', resolve));
+      }
+      decoder.decode();
+      parser.end();
+    } catch (error) {
+      parser.destroy(error as Error);
+    }
+  })();
+
+  let header: string[] | undefined;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (!header) {
+        header = record;
+        columns = checkHeader(record, options, fileIssue, (m) => {
+          manifestError = true;
+          fileIssue('MANIFEST_INVALID', m);
+        });
+        if (fileError) break;
+        await write(options.staged, csvLine(columns.map((c) => c.name)));
+        continue;
+      }
+      rows += 1;
+      const rowIssues = checkRow(record, rows, columns);
+      if (rowIssues.length > 0) {
+        invalidRows += 1;
+        for (const e of rowIssues) {
+          issue(e);
+          await write(options.rejects, csvLine([String(e.row), e.column ?? '', e.code, e.message]));
+        }
+        continue;
+      }
+      const staged = record.map((value, i) => {
+        const column = columns[i]!;
+        column.observer.observe(value);
+        if (!column.identityNs) return value;
+        const normalized = identityCheckFor(column.identityNs).normalize(value);
+        if (normalized !== undefined)
+          identities[column.identityNs] = (identities[column.identityNs] ?? 0) + 1;
+        return normalized ?? '';
+      });
+      await write(options.staged, csvLine(staged));
+    }
+  } catch (error) {
+    const e = error as { code?: string; message: string; lines?: number };
+    if (e.code === 'INVALID_ENCODING') fileIssue('INVALID_ENCODING', e.message);
+    else
+      fileIssue(
+        'CSV_SYNTAX',
+        `the CSV cannot be read near line ${e.lines ?? '?'}: ${e.message.replace(/\s+/g, ' ')}`,
+      );
+  }
+  input.destroy();
+  await feed.catch(() => undefined);
+  if (!header && !fileError) {
+    fileIssue(
+      nonWhitespace ? 'NO_ROWS' : 'EMPTY_FILE',
+      nonWhitespace ? 'the file has no header' : 'the file is empty',
+    );
+  }
+  return finish();
+}
+
+function checkHeader(
+  record: string[],
+  options: EngineOptions,
+  fileIssue: (code: string, message: string, row?: number | null, column?: string | null) => void,
+  manifestIssue: (message: string) => void,
+): Column[] {
+  const names = record.map((h) => h.trim());
+  if (names.length === 1 && /[;\t|]/.test(names[0] ?? '')) {
+    const delimiter =
+      (names[0] ?? '').match(/[;\t|]/)?.[0] === '\t' ? 'tab' : `"${(names[0] ?? '').match(/[;\t|]/)?.[0]}"`;
+    fileIssue(
+      'UNSUPPORTED_DELIMITER',
+      `the header splits on ${delimiter}, not on commas; save the file as comma-separated`,
+      0,
+    );
+    return [];
+  }
+  const seen = new Set<string>();
+  names.forEach((name, i) => {
+    if (name === '') fileIssue('BLANK_COLUMN_NAME', `column ${i + 1} of the header has no name`, 0);
+    else if (seen.has(name.toLowerCase()))
+      fileIssue('DUPLICATE_COLUMN', `column "${name}" appears twice in the header`, 0, name);
+    seen.add(name.toLowerCase());
+  });
+  if (names.length > MAX_COLUMNS) {
+    fileIssue(
+      'TOO_MANY_COLUMNS',
+      `the file has ${names.length} columns; AEP accepts at most ${MAX_COLUMNS}`,
+      0,
+    );
+  }
+  const manifest = options.manifest;
+  for (const [key, map] of [
+    ['identities', manifest?.identities],
+    ['fields', manifest?.fields],
+    ['fieldLabels', manifest?.fieldLabels],
+  ] as const) {
+    for (const column of Object.keys(map ?? {})) {
+      if (!names.includes(column))
+        manifestIssue(`manifest key "${key}.${column}" names a column the file does not have`);
+    }
+  }
+  const columns: Column[] = names.map((name) => {
+    const identityNs =
+      manifest?.identities?.[name] ??
+      (manifest?.identities ? undefined : options.identityHeaders[normalizeHeader(name)]);
+    const declared = manifest?.fields?.[name];
+    return {
+      name,
+      ...(identityNs ? { identityNs } : {}),
+      ...(declared ? { declared } : {}),
+      observer: new TypeObserver(),
+    };
+  });
+  if (!columns.some((c) => c.identityNs)) {
+    fileIssue(
+      'NO_IDENTITY_COLUMN',
+      'no column maps to an identity namespace (e.g. "email", "crm_id", "ecid", "phone")',
+      0,
+    );
+  }
+  return columns;
+}
+
+function checkRow(record: string[], row: number, columns: Column[]): ValidationIssue[] {
+  if (record.length !== columns.length) {
+    return [
+      {
+        row,
+        column: null,
+        code: 'ROW_WIDTH_MISMATCH',
+        message: `row ${row} has ${record.length} cells; the header has ${columns.length}`,
+      },
+    ];
+  }
+  const issues: ValidationIssue[] = [];
+  let identityFound = false;
+  record.forEach((value, i) => {
+    const column = columns[i]!;
+    if (column.identityNs) {
+      if (value.trim() === '') return;
+      const check = identityCheckFor(column.identityNs);
+      if (check.normalize(value) === undefined) {
+        issues.push({
+          row,
+          column: column.name,
+          code: 'INVALID_IDENTITY',
+          message: `row ${row}, column "${column.name}": "${maskValue(value)}" ${check.expected}`,
+        });
+      } else identityFound = true;
+    } else if (column.declared && !fitsType(column.declared, value)) {
+      issues.push({
+        row,
+        column: column.name,
+        code: 'TYPE_MISMATCH',
+        message: `row ${row}, column "${column.name}": "${maskValue(value)}" is not a ${column.declared}`,
+      });
+    }
+  });
+  if (!identityFound && issues.length === 0) {
+    issues.push({ row, column: null, code: 'MISSING_IDENTITY', message: `row ${row} has no identity value` });
+  }
+  return issues;
+}

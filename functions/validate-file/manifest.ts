@@ -1,0 +1,128 @@
+// The optional manifest beside a CSV (DESIGN §3): a strict zod schema (unknown keys are an error), and its
+// conversion to the state's destinations.
+import { z } from 'zod';
+import { AEP_FIELD_TYPES } from '../shared/aep/types.ts';
+import type { Destination } from '../shared/state.ts';
+
+const FULL_FREQUENCIES = ['ONCE', 'DAILY'];
+const INCREMENTAL_FREQUENCIES = [
+  'DAILY',
+  'EVERY_3_HOURS',
+  'EVERY_6_HOURS',
+  'EVERY_8_HOURS',
+  'EVERY_12_HOURS',
+];
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+
+const streamingDestination = z.object({ flowId: z.string().min(1), kind: z.literal('streaming') }).strict();
+
+const batchDestination = z
+  .object({
+    flowId: z.string().min(1),
+    kind: z.literal('batch'),
+    exportMode: z.enum(['DAILY_FULL_EXPORT', 'FIRST_FULL_THEN_INCREMENTAL']),
+    schedule: z
+      .object({
+        frequency: z.string(),
+        triggerType: z.enum(['SCHEDULED', 'AFTER_SEGMENT_EVAL']).optional(),
+        startDate: isoDate,
+        endDate: isoDate.optional(),
+        startTime: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):00$/, 'expected a UTC hour HH:00')
+          .optional(),
+      })
+      .strict(),
+    filenameTemplate: z
+      .string()
+      .refine((t) => t.includes('%DESTINATION_NAME%') && t.includes('%SEGMENT_ID%'), {
+        message: 'must contain %DESTINATION_NAME% and %SEGMENT_ID%',
+      }),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const allowed = d.exportMode === 'DAILY_FULL_EXPORT' ? FULL_FREQUENCIES : INCREMENTAL_FREQUENCIES;
+    if (!allowed.includes(d.schedule.frequency)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', 'frequency'],
+        message: `with ${d.exportMode} the frequency must be one of ${allowed.join(', ')}`,
+      });
+    }
+    const trigger = d.schedule.triggerType ?? 'SCHEDULED';
+    if (d.exportMode === 'DAILY_FULL_EXPORT' && trigger === 'SCHEDULED' && !d.schedule.startTime) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', 'startTime'],
+        message: 'a scheduled full export needs startTime',
+      });
+    }
+    if (d.schedule.frequency === 'ONCE' && d.schedule.endDate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', 'endDate'],
+        message: 'a ONCE export takes no endDate',
+      });
+    }
+  });
+
+export const manifestSchema = z
+  .object({
+    name: z.string().trim().min(1).max(255).optional(),
+    description: z.string().max(1000).optional(),
+    identities: z.record(z.string(), z.string().min(1)).optional(),
+    fields: z.record(z.string(), z.enum(AEP_FIELD_TYPES)).optional(),
+    labels: z.array(z.string().min(1)).optional(),
+    fieldLabels: z.record(z.string(), z.array(z.string().min(1))).optional(),
+    ttlInDays: z.number().int().min(1).max(90).optional(),
+    maxInvalidRowsPercent: z.number().min(0).max(100).optional(),
+    audienceId: z.string().min(1).optional(),
+    destinations: z.array(z.union([streamingDestination, batchDestination])).optional(),
+  })
+  .strict();
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+/** Parses manifest text; the error names the offending key's path. */
+export function parseManifest(text: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(`the manifest is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `"${issue.path.join('.')}"` : 'the manifest';
+  const what =
+    issue?.code === 'unrecognized_keys'
+      ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+      : issue?.message;
+  throw new ManifestError(`manifest key ${where}: ${what}`);
+}
+
+/** The manifest's flat destination shape → the state's `{flowId, kind, batch?}`. */
+export function manifestDestinations(manifest: Manifest): Destination[] | undefined {
+  return manifest.destinations?.map((d) =>
+    d.kind === 'streaming'
+      ? { flowId: d.flowId, kind: 'streaming' }
+      : {
+          flowId: d.flowId,
+          kind: 'batch',
+          batch: {
+            exportMode: d.exportMode,
+            schedule: { triggerType: 'SCHEDULED', ...d.schedule },
+            filenameTemplate: d.filenameTemplate,
+          },
+        },
+  );
+}
