@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-simulator/index.ts';
+import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-sim/index.ts';
 import { LocalPipeline } from '../../local/runner/pipeline.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflow');
@@ -88,7 +88,11 @@ describe('the synthesized state machine, run locally', () => {
     expect(summary.validation).toMatchObject({ valid: true, rows: 40, invalidRows: 0 });
     expect(summary.destinations.map((d) => d.status)).toEqual(['ADDED', 'ADDED']);
     expect(await exists(key)).toBe(false);
-    expect(await keys(`processed/workflow/${name}/`)).toHaveLength(1);
+    const base = key.split('/').pop()!.replace('.csv', '');
+    expect(await keys(`processed/workflow/${name}/`)).toEqual([
+      `processed/workflow/${name}/${base}.csv`,
+      `processed/workflow/${name}/${base}.manifest.json`,
+    ]);
     expect(await exists(`reports/${name}/result.json`)).toBe(true);
     expect(await exists(`reports/${name}/validation.json`)).toBe(true);
     const audiences = pipeline.simulator!.audiences().filter((a) => a.audienceId === summary.audienceId);
@@ -143,7 +147,9 @@ describe('the synthesized state machine, run locally', () => {
     expect(summary.status).toBe('FAILED');
     expect(summary.error?.code).toBe('AEP_OPERATION_FAILED');
     expect(summary.error?.message).toMatch(/source path could not be read/);
-    expect(await keys(`failed/workflow/${summary.execution}/`)).toHaveLength(1);
+    expect(await keys(`failed/workflow/${summary.execution}/`)).toContain(
+      `failed/workflow/${summary.execution}/${key.split('/').pop()}`,
+    );
   });
 
   it('run FAILED: caught, AEP_RUN_FAILED naming the stage', async () => {

@@ -1,0 +1,101 @@
+// End to end: the `aep-audience` command as a person runs it, in a child process, on the bundled sample.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AepSimulator, SIMULATOR_DEFAULT_CREDENTIALS, startAepSimulator } from '../../local/aep-sim/index.ts';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(root, 'bin/aep-audience.js');
+const sample = path.join(root, 'samples/customers.csv');
+
+let localDir: string;
+
+async function aepAudience(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
+      cwd: root,
+      env: { ...process.env, AEP_AUDIENCE_LOCAL_DIR: localDir, ...env },
+      maxBuffer: 20 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(() => {
+  localDir = mkdtempSync(path.join(tmpdir(), 'aep-cli-'));
+});
+afterAll(() => rmSync(localDir, { recursive: true, force: true }));
+
+describe('aep-audience run', () => {
+  it('runs the sample to SUCCEEDED, and a second run refreshes the same audience', async () => {
+    const first = await aepAudience(['run', sample, '--json']);
+    expect(first.stderr).not.toMatch(/Error:/);
+    expect(first.code).toBe(0);
+    const a = JSON.parse(first.stdout);
+    expect(a).toMatchObject({ status: 'SUCCEEDED', refreshed: false, file: 'incoming/customers.csv' });
+    expect(a.validation).toMatchObject({ valid: true, rows: 3000, invalidRows: 0 });
+    expect(a.destinations).toHaveLength(2);
+
+    const second = await aepAudience(['run', sample, '--json']);
+    expect(second.code).toBe(0);
+    const b = JSON.parse(second.stdout);
+    expect(b).toMatchObject({ status: 'SUCCEEDED', refreshed: true, audienceId: a.audienceId });
+    expect(b.runId).not.toBe(a.runId);
+    expect(b.destinations.map((d: { status: string }) => d.status)).toEqual(['ALREADY_PRESENT', 'ALREADY_PRESENT']);
+  });
+
+  it('prints progress state by state and a summary without --json', async () => {
+    const result = await aepAudience(['run', sample]);
+    expect(result.code).toBe(0);
+    for (const state of ['ValidateFile', 'CreateAudience', 'StartIngestion', 'ActivateDestinations', 'ArchiveFile']) {
+      expect(result.stdout).toContain(state);
+    }
+    expect(result.stdout).toMatch(/SUCCEEDED {2}incoming\/customers\.csv/);
+  });
+
+  it('answers usage errors with exit code 2', async () => {
+    expect((await aepAudience(['run'])).code).toBe(2);
+    expect((await aepAudience(['run', 'no-such-file.csv'])).code).toBe(2);
+    expect((await aepAudience(['frobnicate'])).code).toBe(2);
+    const help = await aepAudience(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--aep-url');
+  });
+
+  describe('--aep-url against a separately running AEP-compatible server', () => {
+    let server: AepSimulator;
+    beforeAll(async () => {
+      server = await startAepSimulator({ timeScale: 200 });
+      // What an independent checker injects: a 429 with Retry-After on the first call of a route, a 503 on
+      // a later GET, a token revoked mid-run, a dataflow edited between our GET and PATCH.
+      server.faults.add({ route: 'POST /data/core/ais/external-audience/', nth: [1], status: 429, retryAfterSeconds: 1 });
+      server.faults.add({ route: 'GET /data/core/ais/external-audience/operations/{id}', nth: [2], status: 503 });
+    });
+    afterAll(() => server.close());
+
+    it('succeeds with one audience, each dataflow gaining it once, and no contract violation', async () => {
+      const creds = SIMULATOR_DEFAULT_CREDENTIALS;
+      const result = await aepAudience(['run', sample, '--aep-url', server.url, '--json', '--time-scale', '200'], {
+        AEP_CLIENT_ID: creds.clientId,
+        AEP_CLIENT_SECRET: creds.clientSecret,
+        AEP_ORG_ID: creds.orgId,
+        AEP_SANDBOX_NAME: creds.sandboxName,
+        AEP_BASE_CONNECTION_ID: creds.baseConnectionId,
+      });
+      expect(result.code).toBe(0);
+      const summary = JSON.parse(result.stdout);
+      expect(summary.status).toBe('SUCCEEDED');
+      expect(server.audiences()).toHaveLength(1);
+      expect(server.violations).toEqual([]);
+      expect(server.calls.some((c) => c.status === 429)).toBe(true);
+      expect(server.calls.some((c) => c.status === 503)).toBe(true);
+    });
+  });
+});
