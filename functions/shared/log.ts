@@ -29,7 +29,8 @@ function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
   return out;
 }
 
@@ -44,7 +45,13 @@ export function createLogger(options: {
   const base = { service: options.service, ...options.fields };
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < threshold) return;
-    const entry = { level, timestamp: new Date().toISOString(), message, ...base, ...(redact(fields) as object) };
+    const entry = {
+      level,
+      timestamp: new Date().toISOString(),
+      message,
+      ...base,
+      ...(redact(fields) as object),
+    };
     sink(JSON.stringify(entry));
   };
   return {

@@ -58,7 +58,7 @@ export function sourcePath(bucket: string, prefix: string, includeBucket: boolea
 
 /** `incoming/<path>/<name>.manifest.json` for `incoming/<path>/<name>.csv`. */
 export function manifestKeyFor(csvKey: string): string {
-  return csvKey.replace(/\.csv$/i, '') + '.manifest.json';
+  return `${csvKey.replace(/\.csv$/i, '')}.manifest.json`;
 }
 
 /** `<processed|failed>/<path below incoming>/<execution>/<file name>`. */

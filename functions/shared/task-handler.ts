@@ -18,7 +18,10 @@ export function parseBoundary<S extends z.ZodType>(schema: S, input: unknown, wh
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const path = issue?.path.length ? issue.path.join('.') : '(root)';
-  throw new PipelineError('CONFIG_INVALID', `${what} is malformed at ${path}: ${issue?.message ?? 'invalid'}`);
+  throw new PipelineError(
+    'CONFIG_INVALID',
+    `${what} is malformed at ${path}: ${issue?.message ?? 'invalid'}`,
+  );
 }
 
 export function taskHandler<R>(

@@ -538,9 +538,18 @@ export class LocalPipeline {
 }
 
 /** Objects in the staging folder `sourcePath` (with or without the bucket) modified within [start, end]. */
-async function countSourceFiles(s3: S3Client, sourcePath: string, startSec: number, endSec?: number): Promise<number> {
-  const folder = sourcePath.startsWith(`${LOCAL_BUCKET}/`) ? sourcePath.slice(LOCAL_BUCKET.length + 1) : sourcePath;
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: `${folder.replace(/\/+$/, '')}/` }));
+async function countSourceFiles(
+  s3: S3Client,
+  sourcePath: string,
+  startSec: number,
+  endSec?: number,
+): Promise<number> {
+  const folder = sourcePath.startsWith(`${LOCAL_BUCKET}/`)
+    ? sourcePath.slice(LOCAL_BUCKET.length + 1)
+    : sourcePath;
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: LOCAL_BUCKET, Prefix: `${folder.replace(/\/+$/, '')}/` }),
+  );
   return (listed.Contents ?? []).filter((o) => {
     const modified = Math.floor((o.LastModified?.getTime() ?? 0) / 1000);
     return modified >= startSec && (endSec === undefined || modified <= endSec);

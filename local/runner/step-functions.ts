@@ -130,7 +130,7 @@ export class LocalStepFunctions {
       get: (_target, stateName) => {
         if (typeof stateName !== 'string') return undefined;
         const state = this.options.definition.States[stateName];
-        if (!state || state.Type !== 'Wait') return undefined;
+        if (state?.Type !== 'Wait') return undefined;
         const seconds = state.Seconds ?? pendingWaitSeconds ?? 0;
         const ms = Math.ceil((seconds * 1000) / scale);
         // Kept in the history so tests and the benchmark can read what AWS would have waited.

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AepSimulator, SIMULATOR_DEFAULT_CREDENTIALS, startAepSimulator } from '../../local/aep-sim/index.ts';
+import {
+  type AepSimulator,
+  SIMULATOR_DEFAULT_CREDENTIALS,
+  startAepSimulator,
+} from '../../local/aep-sim/index.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -48,13 +52,22 @@ describe('aep-audience run', () => {
     const b = JSON.parse(second.stdout);
     expect(b).toMatchObject({ status: 'SUCCEEDED', refreshed: true, audienceId: a.audienceId });
     expect(b.runId).not.toBe(a.runId);
-    expect(b.destinations.map((d: { status: string }) => d.status)).toEqual(['ALREADY_PRESENT', 'ALREADY_PRESENT']);
+    expect(b.destinations.map((d: { status: string }) => d.status)).toEqual([
+      'ALREADY_PRESENT',
+      'ALREADY_PRESENT',
+    ]);
   });
 
   it('prints progress state by state and a summary without --json', async () => {
     const result = await aepAudience(['run', sample]);
     expect(result.code).toBe(0);
-    for (const state of ['ValidateFile', 'CreateAudience', 'StartIngestion', 'ActivateDestinations', 'ArchiveFile']) {
+    for (const state of [
+      'ValidateFile',
+      'CreateAudience',
+      'StartIngestion',
+      'ActivateDestinations',
+      'ArchiveFile',
+    ]) {
       expect(result.stdout).toContain(state);
     }
     expect(result.stdout).toMatch(/SUCCEEDED {2}incoming\/customers\.csv/);
@@ -75,20 +88,32 @@ describe('aep-audience run', () => {
       server = await startAepSimulator({ timeScale: 200 });
       // What an independent checker injects: a 429 with Retry-After on the first call of a route, a 503 on
       // a later GET, a token revoked mid-run, a dataflow edited between our GET and PATCH.
-      server.faults.add({ route: 'POST /data/core/ais/external-audience/', nth: [1], status: 429, retryAfterSeconds: 1 });
-      server.faults.add({ route: 'GET /data/core/ais/external-audience/operations/{id}', nth: [2], status: 503 });
+      server.faults.add({
+        route: 'POST /data/core/ais/external-audience/',
+        nth: [1],
+        status: 429,
+        retryAfterSeconds: 1,
+      });
+      server.faults.add({
+        route: 'GET /data/core/ais/external-audience/operations/{id}',
+        nth: [2],
+        status: 503,
+      });
     });
     afterAll(() => server.close());
 
     it('succeeds with one audience, each dataflow gaining it once, and no contract violation', async () => {
       const creds = SIMULATOR_DEFAULT_CREDENTIALS;
-      const result = await aepAudience(['run', sample, '--aep-url', server.url, '--json', '--time-scale', '200'], {
-        AEP_CLIENT_ID: creds.clientId,
-        AEP_CLIENT_SECRET: creds.clientSecret,
-        AEP_ORG_ID: creds.orgId,
-        AEP_SANDBOX_NAME: creds.sandboxName,
-        AEP_BASE_CONNECTION_ID: creds.baseConnectionId,
-      });
+      const result = await aepAudience(
+        ['run', sample, '--aep-url', server.url, '--json', '--time-scale', '200'],
+        {
+          AEP_CLIENT_ID: creds.clientId,
+          AEP_CLIENT_SECRET: creds.clientSecret,
+          AEP_ORG_ID: creds.orgId,
+          AEP_SANDBOX_NAME: creds.sandboxName,
+          AEP_BASE_CONNECTION_ID: creds.baseConnectionId,
+        },
+      );
       expect(result.code).toBe(0);
       const summary = JSON.parse(result.stdout);
       expect(summary.status).toBe('SUCCEEDED');

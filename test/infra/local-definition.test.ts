@@ -28,7 +28,10 @@ describe('the local runner and cdk synth', () => {
     });
     const templateFile = readdirSync(outDir).find((f) => f.endsWith('.template.json'));
     expect(templateFile).toBeDefined();
-    const fromCli = readSynthesizedPipeline(JSON.parse(readFileSync(path.join(outDir, templateFile!), 'utf8')), names);
+    const fromCli = readSynthesizedPipeline(
+      JSON.parse(readFileSync(path.join(outDir, templateFile!), 'utf8')),
+      names,
+    );
     const fromRunner = readSynthesizedPipeline(await synthesizeTemplate(), names);
 
     expect(fromRunner.definition).toEqual(fromCli.definition);
