@@ -72,7 +72,7 @@ export interface AepClientOptions {
   /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
   /** Defaults 6 attempts, 1 s base, 60 s cap. */
-  retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  retry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
   /** Per HTTP attempt; default 30 s. */
   requestTimeoutMs?: number;
   /** One record per HTTP attempt (metrics, tests). */
@@ -145,6 +145,8 @@ export class AepClient implements AepApi {
           maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 6),
           baseDelayMs: options.retry?.baseDelayMs ?? 1000,
           maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
+          // Backoff is ours to scale; AEP's Retry-After is not: it is honoured up to a minute whatever maxDelayMs.
+          maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 60_000,
         },
         requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
         onCall: options.onCall,

@@ -28,6 +28,8 @@ export interface RetrySettings {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** The longest Retry-After honoured in-process; a longer one fails now, for the state machine to retry. */
+  maxRetryAfterMs: number;
 }
 
 export interface HttpSettings {
@@ -162,12 +164,12 @@ export class AepHttp {
 
   /**
    * The wait before attempt `failedAttempt + 1`: full jitter over an exponential ceiling, never shorter than
-   * `Retry-After`. Undefined when AEP asks for a wait beyond `maxDelayMs`: better to fail now and let the
+   * `Retry-After`. Undefined when AEP asks for a wait beyond `maxRetryAfterMs`: better to fail now and let the
    * workflow wait than to sleep in a Lambda.
    */
   delayBeforeRetry(failedAttempt: number, retryAfterMs: number | undefined): number | undefined {
-    const { baseDelayMs, maxDelayMs } = this.settings.retry;
-    if (retryAfterMs !== undefined && retryAfterMs > maxDelayMs) return undefined;
+    const { baseDelayMs, maxDelayMs, maxRetryAfterMs } = this.settings.retry;
+    if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) return undefined;
     const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (failedAttempt - 1));
     const jittered = Math.floor(this.settings.random() * ceiling);
     return Math.max(jittered, retryAfterMs ?? 0);

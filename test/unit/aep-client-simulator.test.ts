@@ -1,0 +1,226 @@
+// The AEP client against the AEP simulator: the whole lifecycle, and each fault the simulator injects —
+// the client recovers, or fails with the right typed error.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AepClient } from '../../functions/shared/aep/client.ts';
+import {
+  AepAuthError,
+  AepConflictError,
+  AepLimitError,
+  AepNotFoundError,
+  AepRequestError,
+  AepRunInProgressError,
+  AepUnavailableError,
+} from '../../functions/shared/aep/errors.ts';
+import type { AepCallRecord } from '../../functions/shared/aep/types.ts';
+import {
+  type AepSimulator,
+  SIMULATOR_DEFAULT_CREDENTIALS,
+  SIMULATOR_DEFAULT_FLOWS,
+  startAepSimulator,
+} from '../../local/aep-sim/index.ts';
+
+let sim: AepSimulator;
+let names = 0;
+const [streamingFlow, batchFlow] = SIMULATOR_DEFAULT_FLOWS as [
+  (typeof SIMULATOR_DEFAULT_FLOWS)[number],
+  (typeof SIMULATOR_DEFAULT_FLOWS)[number],
+];
+
+function client(
+  overrides: Partial<typeof SIMULATOR_DEFAULT_CREDENTIALS> = {},
+  records: AepCallRecord[] = [],
+) {
+  return new AepClient({
+    credentials: { ...SIMULATOR_DEFAULT_CREDENTIALS, imsUrl: sim.url, platformUrl: sim.url, ...overrides },
+    retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 50 },
+    onCall: (r) => records.push(r),
+  });
+}
+
+function audienceInput(name: string) {
+  return {
+    name,
+    fields: [
+      { name: 'email', type: 'string' as const, identityNs: 'Email' },
+      { name: 'score', type: 'number' as const },
+    ],
+    sourcePath: 'drop-bucket/staging/audiences/x-12345678',
+    sourceType: 'folder' as const,
+    ttlInDays: 30,
+  };
+}
+
+/** Creates an audience and advances the simulated clock until AEP reports it created. */
+async function createdAudience(aep: AepClient): Promise<string> {
+  names += 1;
+  const started = await aep.createAudience(audienceInput(`client-test-${names}`));
+  if (started.kind !== 'STARTED') throw new Error('expected STARTED');
+  expect((await aep.getOperation(started.operationId)).status).toBe('PROCESSING');
+  sim.advance(60);
+  const done = await aep.getOperation(started.operationId);
+  expect(done.status).toBe('SUCCESS');
+  return done.audienceId!;
+}
+
+beforeAll(async () => {
+  sim = await startAepSimulator();
+});
+afterAll(() => sim.close());
+beforeEach(() => sim.faults.clear());
+
+describe('AepClient against the simulator', () => {
+  it('creates an audience, runs an ingestion to SUCCESS and activates both kinds of destination once', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    const run = await aep.startRun(audienceId, {
+      dataFilterStartTime: 1_767_225_600,
+      dataFilterEndTime: 1_767_225_700,
+    });
+    expect(run.status).toBe('PROCESSING');
+    sim.advance(200);
+    const finished = await aep.getRun(audienceId, run.runId);
+    expect(finished.status).toBe('SUCCESS');
+    expect(finished.details.map((d) => d.stage)).toEqual(['DATASET_INGEST', 'PROFILE_STORE_INGEST']);
+
+    expect(await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId })).toBe('ADDED');
+    expect(
+      await aep.addAudienceToDataflow({
+        flowId: batchFlow.id,
+        audienceId,
+        batch: {
+          exportMode: 'DAILY_FULL_EXPORT',
+          schedule: {
+            frequency: 'DAILY',
+            triggerType: 'SCHEDULED',
+            startDate: '2026-12-01',
+            startTime: '20:00',
+          },
+          filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%_%TIMESTAMP%',
+        },
+      }),
+    ).toBe('ADDED');
+    expect(await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId })).toBe('ALREADY_PRESENT');
+    expect(sim.flow(streamingFlow.id)!.selectors.filter((id) => id === audienceId)).toHaveLength(1);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('waits for Retry-After on a 429 and never retries early', async () => {
+    sim.faults.add({
+      route: 'POST /data/core/ais/external-audience/',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
+    const aep = client();
+    names += 1;
+    const result = await aep.createAudience(audienceInput(`throttled-${names}`));
+    expect(result.kind).toBe('STARTED');
+    expect(sim.calls.filter((c) => c.status === 429)).toHaveLength(1);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('retries 503s on a GET, and gives up with AepUnavailableError when they persist', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    sim.faults.add({ route: 'GET /data/core/ais/external-audience/{id}/runs', status: 503, times: 2 });
+    expect(await aep.listRuns(audienceId)).toEqual([]);
+    sim.faults.add({ route: 'GET /data/core/ais/external-audience/{id}/runs', status: 503 });
+    await expect(aep.listRuns(audienceId)).rejects.toBeInstanceOf(AepUnavailableError);
+  });
+
+  it('renews its token once when AEP revokes it mid-flight', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    sim.faults.revokeTokens();
+    expect(await aep.listRuns(audienceId)).toEqual([]);
+    const tokenCalls = sim.calls.filter((c) => c.route === 'POST /ims/token/v3');
+    expect(tokenCalls.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fails with AepAuthError for wrong credentials, and names no secret', async () => {
+    const aep = client({ clientSecret: 'marker-secret-6f1d' });
+    const error = await aep.createAudience(audienceInput('never')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AepAuthError);
+    expect(String((error as Error).message)).not.toContain('marker-secret-6f1d');
+  });
+
+  it('resolves a create that failed after AEP applied it: a 409 for our name means it was created', async () => {
+    names += 1;
+    const name = `ambiguous-${names}`;
+    sim.faults.add({
+      route: 'POST /data/core/ais/external-audience/',
+      status: 502,
+      times: 1,
+      applyBeforeFailing: true,
+    });
+    const aep = client();
+    expect(await aep.createAudience(audienceInput(name))).toEqual({ kind: 'ALREADY_CREATED' });
+    sim.advance(60);
+    const found = await aep.findAudienceByName(name);
+    expect(found?.audienceId).toBe(sim.audiences().find((a) => a.name === name)?.audienceId);
+    expect(sim.audiences().filter((a) => a.name === name)).toHaveLength(1);
+  });
+
+  it('tells the three 422s apart: run in progress, runs per audience, bad request', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    await aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_600 });
+    await expect(aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_601 })).rejects.toBeInstanceOf(
+      AepRunInProgressError,
+    );
+    for (let i = 1; i < 10; i++) {
+      sim.advance(200);
+      await aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_600 + i * 10 });
+    }
+    sim.advance(200);
+    const limit = await aep
+      .startRun(audienceId, { dataFilterStartTime: 1_767_226_000 })
+      .catch((e: unknown) => e);
+    expect(limit).toBeInstanceOf(AepLimitError);
+    expect((limit as AepLimitError).limit).toBe('AUDIENCE_RUNS');
+    await expect(aep.createAudience({ ...audienceInput('bad'), ttlInDays: 91 })).rejects.toBeInstanceOf(
+      AepRequestError,
+    );
+  });
+
+  it('answers 409 for a duplicate name and 404 for an unknown dataflow', async () => {
+    const aep = client();
+    names += 1;
+    await aep.createAudience(audienceInput(`dup-${names}`));
+    await expect(aep.createAudience(audienceInput(`dup-${names}`))).rejects.toBeInstanceOf(AepConflictError);
+    const audienceId = await createdAudience(aep);
+    await expect(aep.addAudienceToDataflow({ flowId: 'no-such-flow', audienceId })).rejects.toBeInstanceOf(
+      AepNotFoundError,
+    );
+  });
+
+  it('re-reads the dataflow and retries when someone else edits it between GET and PATCH', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    sim.faults.concurrentFlowEdit(streamingFlow.id);
+    expect(await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId })).toBe('ADDED');
+    const patches = sim.calls
+      .filter((c) => c.route === 'PATCH /data/foundation/flowservice/flows/{id}')
+      .slice(-2);
+    expect(patches.map((c) => c.status)).toEqual([412, 200]);
+    expect(sim.flow(streamingFlow.id)!.selectors.filter((id) => id === audienceId)).toHaveLength(1);
+  });
+
+  it('refuses a batch selector whose schedule breaks the rules', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    const error = await aep
+      .addAudienceToDataflow({
+        flowId: batchFlow.id,
+        audienceId,
+        batch: {
+          exportMode: 'DAILY_FULL_EXPORT',
+          schedule: { frequency: 'EVERY_3_HOURS', startDate: '2026-12-01', startTime: '20:00' },
+          filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AepRequestError);
+    expect((error as Error).message).toMatch(/frequency/);
+  });
+});
