@@ -1,0 +1,44 @@
+// CheckAudience: poll AEP's creation operation until the audience exists, failed, or the poll budget is spent.
+import { type AepTaskDeps, requirePart } from '../shared/aep-context.ts';
+import { PipelineError } from '../shared/pipeline-errors.ts';
+import { nextPoll, OPERATION_POLL_LIMIT } from '../shared/polling.ts';
+import type { AudienceState, TaskEvent } from '../shared/state.ts';
+import type { TaskContext } from '../shared/task-handler.ts';
+
+const TASK = 'CheckAudience';
+
+export async function checkAudience(
+  event: TaskEvent,
+  deps: AepTaskDeps,
+  context?: TaskContext,
+): Promise<AudienceState> {
+  const audience = requirePart(event.state.audience, '$.audience', TASK);
+  if (audience.status === 'READY') return audience;
+  const plan = requirePart(event.state.validation?.audience, '$.validation.audience', TASK);
+  const operationId = requirePart(audience.operationId, '$.audience.operationId', TASK);
+
+  const operation = await deps.aep.getOperation(operationId);
+  if (operation.status === 'SUCCESS') {
+    const audienceId =
+      operation.audienceId ?? (await deps.aep.findAudienceByName(audience.name))?.audienceId;
+    if (!audienceId) {
+      throw new PipelineError(
+        'AEP_BUSY',
+        `AEP reports audience "${audience.name}" created (operation ${operationId}) but gives no audience id yet; retrying`,
+      );
+    }
+    await deps.registry.markReady(plan.registryKey, audienceId);
+    context?.logger.info('audience created', { audienceId, operationId });
+    return { ...audience, status: 'READY', audienceId };
+  }
+  if (operation.status === 'FAILED') {
+    // Free the name, so that a fixed re-upload can create the audience again.
+    await deps.registry.releaseFailedCreation(plan.registryKey, event.executionName);
+    throw new PipelineError(
+      'AEP_OPERATION_FAILED',
+      `AEP could not create audience "${audience.name}" (operation ${operationId}): ` +
+        `${operation.failureReason ?? 'AEP gave no reason'}`,
+    );
+  }
+  return { ...audience, poll: nextPoll(audience.poll, OPERATION_POLL_LIMIT, `audience "${audience.name}"`) };
+}

@@ -1,0 +1,102 @@
+// Dependencies of the AEP-side tasks, built once per container: the AEP client (kept while the credentials
+// stay the same, so its IMS token cache survives between invocations) and the audience registry.
+import { createHash } from 'node:crypto';
+import type { AepApi } from './aep/api.ts';
+import { AepClient } from './aep/client.ts';
+import type { AepCredentials } from './aep/types.ts';
+import type { Logger } from './log.ts';
+import { PipelineError } from './pipeline-errors.ts';
+import { MAX_RUNS_PER_AUDIENCE, type Registry, registryFromEnvironment } from './registry.ts';
+import { loadAepCredentials } from './secret.ts';
+
+export interface AepTaskConfig {
+  /** For messages an operator reads ("dataflow … was not found in sandbox …"). */
+  sandboxName: string;
+  maxRunsPerAudience: number;
+}
+
+/** What every AEP-side task's logic takes; unit tests pass a fake `aep` and a registry on dynalite. */
+export interface AepTaskDeps {
+  aep: AepApi;
+  registry: Registry;
+  /** Milliseconds. */
+  now: () => number;
+  config: AepTaskConfig;
+}
+
+let cachedClient: { fingerprint: string; client: AepClient } | undefined;
+let cachedRegistry: Registry | undefined;
+/** The invocation's logger: the client outlives invocations, its call log must follow the current one. */
+let currentLogger: Logger | undefined;
+
+function fingerprint(credentials: AepCredentials): string {
+  return createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
+}
+
+function optionalPositiveInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new PipelineError('CONFIG_INVALID', `Environment variable ${name} must be a positive integer`);
+  }
+  return value;
+}
+
+async function clientFor(credentials: AepCredentials, logger: Logger): Promise<AepClient> {
+  currentLogger = logger;
+  const print = fingerprint(credentials);
+  if (cachedClient?.fingerprint === print) return cachedClient.client;
+  const retry: { baseDelayMs?: number; maxDelayMs?: number } = {};
+  const baseDelayMs = optionalPositiveInt('AEP_RETRY_BASE_MS');
+  const maxDelayMs = optionalPositiveInt('AEP_RETRY_MAX_DELAY_MS');
+  if (baseDelayMs !== undefined) retry.baseDelayMs = baseDelayMs;
+  if (maxDelayMs !== undefined) retry.maxDelayMs = maxDelayMs;
+  const client = new AepClient({
+    credentials,
+    retry,
+    onCall: (record) => currentLogger?.debug('AEP call', { ...record }),
+    logger: {
+      debug: (message, fields) => currentLogger?.debug(message, { ...fields }),
+      info: (message, fields) => currentLogger?.info(message, { ...fields }),
+      warn: (message, fields) => currentLogger?.warn(message, { ...fields }),
+    },
+  });
+  cachedClient = { fingerprint: print, client };
+  return client;
+}
+
+/** The container's AEP client, rebuilt only when the credentials changed (a rotated secret). */
+export async function getAepClient(logger: Logger): Promise<AepApi> {
+  return clientFor(await loadAepCredentials(), logger);
+}
+
+/** Everything an AEP-side task needs; cheap after the first call in a container. */
+export async function aepTaskDeps(logger: Logger): Promise<AepTaskDeps> {
+  const credentials = await loadAepCredentials();
+  const aep = await clientFor(credentials, logger);
+  cachedRegistry ??= registryFromEnvironment();
+  return {
+    aep,
+    registry: cachedRegistry,
+    now: Date.now,
+    config: { sandboxName: credentials.sandboxName, maxRunsPerAudience: MAX_RUNS_PER_AUDIENCE },
+  };
+}
+
+/** A part of the state document an earlier task must have written; its absence is a wiring bug. */
+export function requirePart<T>(value: T | undefined, path: string, task: string): T {
+  if (value === undefined) {
+    throw new PipelineError('CONFIG_INVALID', `${task} needs ${path} in its input, and it is absent`);
+  }
+  return value;
+}
+
+/** AEP allows this many ingestion runs per audience; the registry refuses the next one early. */
+export function audienceRunLimitError(audienceName: string, maxRuns: number): PipelineError {
+  return new PipelineError(
+    'AEP_AUDIENCE_RUN_LIMIT',
+    `Audience "${audienceName}" has had AEP's maximum of ${maxRuns} ingestion runs; ` +
+      'upload the file under a new name to create a new audience',
+  );
+}

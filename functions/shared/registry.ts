@@ -1,0 +1,277 @@
+// The audience registry in DynamoDB: one item per audience, shared by all executions. Executions run
+// concurrently, so every write that could race is one conditional call; a failed condition is re-read, never
+// retried blindly.
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { PipelineError } from './pipeline-errors.ts';
+import type { AudiencePlan } from './state.ts';
+
+/** AEP's maximum number of ingestion runs per audience (aep-api.md §6). */
+export const MAX_RUNS_PER_AUDIENCE = 10;
+
+export type AudienceStatus = 'CREATING' | 'READY';
+
+export interface RunReservation {
+  runId?: string;
+  /** ISO 8601. */
+  reservedAt: string;
+}
+
+export interface RegistryItem {
+  pk: string;
+  registryKey: string;
+  audienceName: string;
+  stagingPrefix: string;
+  status: AudienceStatus;
+  createdByExecution: string;
+  operationId?: string;
+  audienceId?: string;
+  runCount: number;
+  runs: Record<string, RunReservation>;
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+export type ReserveRunOutcome = 'RESERVED' | 'ALREADY_RESERVED' | 'LIMIT_REACHED';
+
+/** A registry write found the item in a state no correct sequence of tasks leaves it in. */
+export class RegistryConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryConflictError';
+  }
+}
+
+export interface RegistryOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** Milliseconds; default Date.now. */
+  now?: () => number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+export class Registry {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly now: () => number;
+
+  constructor(options: RegistryOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.now = options.now ?? Date.now;
+  }
+
+  static key(registryKey: string): string {
+    return `AUDIENCE#${registryKey}`;
+  }
+
+  private timestamp(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  async get(registryKey: string): Promise<RegistryItem | undefined> {
+    const answer = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: Registry.key(registryKey) }, ConsistentRead: true }),
+    );
+    return answer.Item as RegistryItem | undefined;
+  }
+
+  private newItem(plan: AudiencePlan, execution: string, status: AudienceStatus): RegistryItem {
+    const at = this.timestamp();
+    return {
+      pk: Registry.key(plan.registryKey),
+      registryKey: plan.registryKey,
+      audienceName: plan.name,
+      stagingPrefix: plan.stagingPrefix,
+      status,
+      createdByExecution: execution,
+      runCount: 0,
+      runs: {},
+      createdAt: at,
+      updatedAt: at,
+    };
+  }
+
+  /** Put `item` unless an item with its key exists; the existing item when it does. */
+  private async putIfAbsent(item: RegistryItem): Promise<'PUT' | RegistryItem> {
+    // An item deleted between the failed put and the read (a released claim) makes the put worth one more try.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await this.client.send(
+          new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        );
+        return 'PUT';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const existing = await this.get(item.registryKey);
+      if (existing) return existing;
+    }
+    throw new RegistryConflictError(`Registry item ${item.pk} keeps appearing and disappearing`);
+  }
+
+  /** Claim the creation of this audience for `execution`: 'CLAIMED', or the item another claim left. */
+  async claimCreation(plan: AudiencePlan, execution: string): Promise<'CLAIMED' | RegistryItem> {
+    const outcome = await this.putIfAbsent(this.newItem(plan, execution, 'CREATING'));
+    return outcome === 'PUT' ? 'CLAIMED' : outcome;
+  }
+
+  /** Register an audience created outside this registry (a manifest `audienceId`): 'REGISTERED' or the existing item. */
+  async registerExisting(
+    plan: AudiencePlan,
+    audienceId: string,
+    execution: string,
+  ): Promise<'REGISTERED' | RegistryItem> {
+    const outcome = await this.putIfAbsent({ ...this.newItem(plan, execution, 'READY'), audienceId });
+    return outcome === 'PUT' ? 'REGISTERED' : outcome;
+  }
+
+  /** Remember AEP's operation id; false when the claim is no longer this execution's. */
+  async recordOperation(registryKey: string, execution: string, operationId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'SET operationId = :op, updatedAt = :now',
+          ConditionExpression: 'createdByExecution = :e AND #status = :creating',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':op': operationId,
+            ':now': this.timestamp(),
+            ':e': execution,
+            ':creating': 'CREATING',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The audience exists in AEP with this id. Idempotent; refuses to overwrite a different id. */
+  async markReady(registryKey: string, audienceId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'SET #status = :ready, audienceId = :id, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(audienceId) OR audienceId = :id)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':ready': 'READY', ':id': audienceId, ':now': this.timestamp() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.get(registryKey);
+      throw new RegistryConflictError(
+        existing
+          ? `Registry item for "${registryKey}" already holds audience ${existing.audienceId}, not ${audienceId}`
+          : `Registry item for "${registryKey}" is missing; cannot record audience ${audienceId}`,
+      );
+    }
+  }
+
+  /** Drop a claim whose creation failed, so a fixed re-upload can create again. False when not ours any more. */
+  async releaseFailedCreation(registryKey: string, execution: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          ConditionExpression: '#status = :creating AND createdByExecution = :e',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':creating': 'CREATING', ':e': execution },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Count one ingestion run for `execution`, atomically against `maxRuns`. A retry or redrive of the same
+   * execution finds its reservation: ALREADY_RESERVED, and nothing is counted twice.
+   */
+  async reserveRun(
+    registryKey: string,
+    execution: string,
+    maxRuns = MAX_RUNS_PER_AUDIENCE,
+  ): Promise<ReserveRunOutcome> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'SET runs.#e = :r, updatedAt = :now ADD runCount :one',
+          ConditionExpression: 'attribute_not_exists(runs.#e) AND runCount < :max',
+          ExpressionAttributeNames: { '#e': execution },
+          ExpressionAttributeValues: {
+            ':r': { reservedAt: this.timestamp() } satisfies RunReservation,
+            ':now': this.timestamp(),
+            ':one': 1,
+            ':max': maxRuns,
+          },
+        }),
+      );
+      return 'RESERVED';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const item = await this.get(registryKey);
+    if (!item) throw new RegistryConflictError(`Registry item for "${registryKey}" is missing; cannot reserve a run`);
+    if (item.runs[execution]) return 'ALREADY_RESERVED';
+    if (item.runCount >= maxRuns) return 'LIMIT_REACHED';
+    throw new RegistryConflictError(`Run reservation for "${registryKey}" failed for no visible reason`);
+  }
+
+  /** Remember the run AEP started for `execution`'s reservation. */
+  async recordRun(registryKey: string, execution: string, runId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'SET runs.#e.runId = :id, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(runs.#e)',
+          ExpressionAttributeNames: { '#e': execution },
+          ExpressionAttributeValues: { ':id': runId, ':now': this.timestamp() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new RegistryConflictError(`No run reservation of ${execution} on "${registryKey}" to record run ${runId}`);
+    }
+  }
+}
+
+/** The registry of `REGISTRY_TABLE_NAME`; the SDK finds region and endpoint (AWS_ENDPOINT_URL_DYNAMODB locally). */
+export function registryFromEnvironment(): Registry {
+  const tableName = process.env.REGISTRY_TABLE_NAME?.trim();
+  if (!tableName) {
+    throw new PipelineError('CONFIG_INVALID', 'Environment variable REGISTRY_TABLE_NAME is not set');
+  }
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return new Registry({ client, tableName });
+}
