@@ -206,4 +206,20 @@ describe('the synthesized state machine, run locally', () => {
       .selectors.filter((id) => id === summary.audienceId);
     expect(selectors).toHaveLength(1);
   });
+
+  it("AEP's 10 runs per audience: the 11th file fails early with AEP_AUDIENCE_RUN_LIMIT, without calling AEP", async () => {
+    const key = uniqueKey('limit');
+    for (let run = 1; run <= 10; run++) {
+      const summary = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key }));
+      expect(summary.status).toBe('SUCCEEDED');
+    }
+    const runsBefore = pipeline.simulator!.calls.filter((c) => c.route.endsWith('/runs') && c.method === 'POST').length;
+    const eleventh = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key }));
+
+    expect(eleventh.status).toBe('FAILED');
+    expect(eleventh.error?.code).toBe('AEP_AUDIENCE_RUN_LIMIT');
+    expect(eleventh.error?.message).toMatch(/10 ingestion runs/);
+    const runsAfter = pipeline.simulator!.calls.filter((c) => c.route.endsWith('/runs') && c.method === 'POST').length;
+    expect(runsAfter).toBe(runsBefore);
+  });
 });
