@@ -213,13 +213,17 @@ describe('the synthesized state machine, run locally', () => {
       const summary = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key }));
       expect(summary.status).toBe('SUCCEEDED');
     }
-    const runsBefore = pipeline.simulator!.calls.filter((c) => c.route.endsWith('/runs') && c.method === 'POST').length;
+    const runsBefore = pipeline.simulator!.calls.filter(
+      (c) => c.route.endsWith('/runs') && c.method === 'POST',
+    ).length;
     const eleventh = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key }));
 
     expect(eleventh.status).toBe('FAILED');
     expect(eleventh.error?.code).toBe('AEP_AUDIENCE_RUN_LIMIT');
     expect(eleventh.error?.message).toMatch(/10 ingestion runs/);
-    const runsAfter = pipeline.simulator!.calls.filter((c) => c.route.endsWith('/runs') && c.method === 'POST').length;
+    const runsAfter = pipeline.simulator!.calls.filter(
+      (c) => c.route.endsWith('/runs') && c.method === 'POST',
+    ).length;
     expect(runsAfter).toBe(runsBefore);
   });
 });
