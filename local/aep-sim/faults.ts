@@ -30,6 +30,7 @@ export class FaultController {
   slowRules: SlowRule[] = [];
   revokedBefore = 0;
   editFlowsAfterGet = new Set<string>();
+  revokeOnCall: { route: string; nth: number } | undefined;
   nextOperationFailure: string | undefined;
   nextRunFailure: { stage: 'DATASET_INGEST' | 'PROFILE_STORE_INGEST'; reason: string } | undefined;
 
@@ -44,6 +45,11 @@ export class FaultController {
   /** Every token issued so far becomes invalid: the next call with one answers 401 `401013`. */
   revokeTokens(): void {
     this.revokedBefore = Date.now() + 1;
+  }
+
+  /** Revokes every token just before serving call `nth` of `route`: a token revoked mid-execution. */
+  revokeTokensOnCall(route: string, nth = 1): void {
+    this.revokeOnCall = { route, nth };
   }
 
   /** Right after the next GET of this flow is served, someone else edits it (new etag). */
@@ -63,6 +69,7 @@ export class FaultController {
     this.rules = [];
     this.slowRules = [];
     this.editFlowsAfterGet.clear();
+    this.revokeOnCall = undefined;
     this.nextOperationFailure = undefined;
     this.nextRunFailure = undefined;
   }

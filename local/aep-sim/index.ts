@@ -574,6 +574,10 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       if (earliest !== undefined && Date.now() < earliest) {
         violations.push(`${route}: retried ${earliest - Date.now()} ms before the Retry-After of its 429`);
       }
+      if (faults.revokeOnCall?.route === route && faults.revokeOnCall.nth === callNumber) {
+        faults.revokeOnCall = undefined;
+        faults.revokeTokens();
+      }
       const delay = faults.delayFor(route);
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       const fault = faults.match(route, callNumber);

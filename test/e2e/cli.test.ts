@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AepSimulator,
   SIMULATOR_DEFAULT_CREDENTIALS,
+  SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
 } from '../../local/aep-sim/index.ts';
 
@@ -99,6 +100,8 @@ describe('aep-audience run', () => {
         nth: [2],
         status: 503,
       });
+      server.faults.revokeTokensOnCall('POST /data/core/ais/external-audience/{id}/runs');
+      server.faults.concurrentFlowEdit(SIMULATOR_DEFAULT_FLOWS[0]!.id);
     });
     afterAll(() => server.close());
 
@@ -121,6 +124,15 @@ describe('aep-audience run', () => {
       expect(server.violations).toEqual([]);
       expect(server.calls.some((c) => c.status === 429)).toBe(true);
       expect(server.calls.some((c) => c.status === 503)).toBe(true);
+      // The token revoked mid-execution was renewed, and the dataflow edited between GET and PATCH was re-read.
+      const tokens = server.calls.filter((c) => c.route === 'POST /ims/token/v3' && c.status === 200);
+      expect(tokens.length).toBeGreaterThanOrEqual(2);
+      expect(server.calls.some((c) => c.status === 401)).toBe(true);
+      const patches = server.calls.filter((c) => c.route === 'PATCH /data/foundation/flowservice/flows/{id}');
+      expect(patches.some((c) => c.status === 412)).toBe(true);
+      for (const flow of SIMULATOR_DEFAULT_FLOWS) {
+        expect(server.flow(flow.id)!.selectors.filter((id) => id === summary.audienceId)).toHaveLength(1);
+      }
     });
   });
 });
