@@ -1,33 +1,47 @@
 // ArchiveFile: the file made it. Moves the original (and its manifest) to processed/ and writes result.json.
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '../shared/log.ts';
 import { archiveKey, manifestKeyFor, reportKey } from '../shared/naming.ts';
-import { PipelineError } from '../shared/pipeline-errors.ts';
 import { moveObject, putJson } from '../shared/s3.ts';
-import type { TaskEvent } from '../shared/state.ts';
+import type { PipelineState, TaskEvent } from '../shared/state.ts';
 
 export interface ArchiveFileDeps {
   s3: S3Client;
+  logger: Logger;
   now: () => Date;
 }
 
-export const EXPORT_NOTE =
-  "AEP exports the audience after its next daily segmentation job, on each destination's own schedule.";
+export interface ArchiveResult {
+  archivedKey: string;
+  resultKey: string;
+}
 
-export async function archiveFile(
-  event: TaskEvent,
-  deps: ArchiveFileDeps,
-): Promise<{ archivedKey: string; resultKey: string }> {
+/** SUCCEEDED means ingested and held by the dataflows, not yet exported: the result says so. */
+export const EXPORT_NOTE = "exports follow AEP's daily segmentation job and each destination's schedule";
+
+/** The counts a person reads first; the full detail stays in validation.json. */
+export function validationSummary(validation: PipelineState['validation']) {
+  if (!validation) return null;
+  return {
+    valid: validation.valid,
+    rows: validation.rows,
+    validRows: validation.validRows,
+    invalidRows: validation.invalidRows,
+    invalidByCode: validation.invalidByCode,
+    identities: validation.identities,
+  };
+}
+
+export async function archiveFile(event: TaskEvent, deps: ArchiveFileDeps): Promise<ArchiveResult> {
   const { state, executionName } = event;
   const { bucket, key, versionId } = state.file;
   const archivedKey = archiveKey('processed', key, executionName);
   const moved = await moveObject(deps.s3, bucket, versionId ? { key, versionId } : { key }, archivedKey);
   if (moved === 'MISSING') {
-    throw new PipelineError(
-      'CONFIG_INVALID',
-      `The original s3://${bucket}/${key} is gone and was not archived`,
-    );
+    // The audience is already in AEP: failing now would tell the team the opposite of what happened.
+    deps.logger.warn('the original was neither in incoming/ nor in processed/', { key, archivedKey });
   }
-  const manifestKey = manifestKeyFor(key);
+  const manifestKey = state.validation?.manifestKey ?? manifestKeyFor(key);
   await moveObject(
     deps.s3,
     bucket,
@@ -36,29 +50,22 @@ export async function archiveFile(
   );
 
   const resultKey = reportKey(executionName, 'result.json');
-  const v = state.validation;
+  const validation = state.validation;
   await putJson(deps.s3, bucket, resultKey, {
     status: 'SUCCEEDED',
     execution: executionName,
-    file: key,
+    file: { bucket, key, ...(versionId ? { versionId } : {}), size: state.file.size },
     archivedKey,
     audienceId: state.audience?.audienceId ?? null,
-    audienceName: state.audience?.name ?? null,
+    audienceName: state.audience?.name ?? validation?.audience?.name ?? null,
     refreshed: state.audience?.refreshed ?? false,
     runId: state.ingestion?.runId ?? null,
     destinations: state.activation?.destinations ?? [],
-    validation: v
-      ? {
-          rows: v.rows,
-          validRows: v.validRows,
-          invalidRows: v.invalidRows,
-          invalidByCode: v.invalidByCode,
-          identities: v.identities,
-        }
-      : null,
-    reports: { ...v?.reports, result: resultKey },
+    validation: validationSummary(validation),
+    reports: { ...validation?.reports, result: resultKey },
     note: EXPORT_NOTE,
     finishedAt: deps.now().toISOString(),
   });
+  deps.logger.info('archived', { archivedKey, resultKey, moved });
   return { archivedKey, resultKey };
 }

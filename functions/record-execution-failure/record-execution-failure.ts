@@ -1,67 +1,97 @@
 // record-execution-failure: an execution ended FAILED/TIMED_OUT/ABORTED outside HandleFailure (an outage past
 // all retries). Writes reports/<execution>/error.json so the team hears why; the original stays for a redrive.
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { Logger } from '../shared/log.ts';
 import { reportKey } from '../shared/naming.ts';
 import { causeMessage } from '../shared/pipeline-errors.ts';
-import { headObject, putJson } from '../shared/s3.ts';
+import { objectExists, putJson } from '../shared/s3.ts';
+import { type FileRef, fileRefSchema } from '../shared/state.ts';
 
 export const statusChangeEventSchema = z.object({
   'detail-type': z.literal('Step Functions Execution Status Change'),
   detail: z.object({
-    executionArn: z.string(),
-    name: z.string(),
+    executionArn: z.string().min(1),
+    name: z.string().min(1).optional(),
     status: z.enum(['FAILED', 'TIMED_OUT', 'ABORTED']),
-    input: z.string().nullable().optional(),
-    error: z.string().nullable().optional(),
-    cause: z.string().nullable().optional(),
+    input: z.string().nullish(),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
   }),
 });
 
 export interface RecordFailureDeps {
   s3: S3Client;
-  bucket: string;
+  sfn: SFNClient;
+  config: { bucket: string };
   logger: Logger;
   now: () => Date;
 }
 
-const SENTENCES = {
+export type RecordFailureResult = { status: 'WRITTEN' | 'ALREADY_REPORTED'; key: string };
+
+export const REDRIVE_HINT =
+  'The original is still in incoming/. Once the outage is over, redrive the execution.';
+
+const STATUS_SENTENCES = {
+  FAILED: 'The execution failed without a message.',
   TIMED_OUT: 'The execution ran past its time limit.',
-  ABORTED: 'The execution was stopped by an operator.',
+  ABORTED: 'The execution was stopped before it finished.',
 } as const;
+
+/** The execution's name is the last segment of its ARN (`…:execution:<machine>:<name>`). */
+function nameFromArn(executionArn: string): string {
+  return executionArn.slice(executionArn.lastIndexOf(':') + 1);
+}
+
+function fileFromInput(input: string | null | undefined): FileRef | null {
+  if (!input) return null;
+  try {
+    const parsed = fileRefSchema.safeParse((JSON.parse(input) as { file?: unknown }).file);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    // An unreadable input still gets its report, without the file.
+    return null;
+  }
+}
 
 export async function recordExecutionFailure(
   rawEvent: unknown,
   deps: RecordFailureDeps,
-): Promise<{ status: 'WRITTEN' | 'ALREADY_REPORTED'; key: string }> {
+): Promise<RecordFailureResult> {
   const { detail } = statusChangeEventSchema.parse(rawEvent);
-  const key = reportKey(detail.name, 'error.json');
-  if (await headObject(deps.s3, deps.bucket, key)) {
-    deps.logger.info('error.json already written by HandleFailure', { execution: detail.name });
+  const execution = detail.name ?? nameFromArn(detail.executionArn);
+  const key = reportKey(execution, 'error.json');
+  if (await objectExists(deps.s3, deps.config.bucket, key)) {
+    deps.logger.info('error.json already written by HandleFailure', { execution });
     return { status: 'ALREADY_REPORTED', key };
   }
-  let file: string | null = null;
-  try {
-    file = (JSON.parse(detail.input ?? '{}') as { file?: { key?: string } }).file?.key ?? null;
-  } catch {
-    // an unreadable input still gets its report
+
+  let { input, error, cause } = detail;
+  // Large inputs and some statuses arrive without these fields: ask Step Functions only then.
+  if (!input || (detail.status === 'FAILED' && !error)) {
+    const described = await deps.sfn.send(
+      new DescribeExecutionCommand({ executionArn: detail.executionArn }),
+    );
+    input ||= described.input;
+    error ||= described.error;
+    cause ||= described.cause;
   }
-  const message =
-    detail.status === 'FAILED'
-      ? causeMessage(detail.cause ?? '') || 'The execution failed without a message.'
-      : SENTENCES[detail.status];
-  await putJson(deps.s3, deps.bucket, key, {
+
+  const message = causeMessage(cause ?? '') || STATUS_SENTENCES[detail.status];
+  const code = error || detail.status;
+  await putJson(deps.s3, deps.config.bucket, key, {
     status: detail.status,
-    execution: detail.name,
+    execution,
     executionArn: detail.executionArn,
-    file,
-    code: detail.error || detail.status,
+    file: fileFromInput(input),
+    code,
     message,
-    redrivable: detail.status === 'FAILED',
-    hint: 'The original is still in incoming/. Once the outage is over, redrive the execution.',
+    redrivable: true,
+    hint: REDRIVE_HINT,
     failedAt: deps.now().toISOString(),
   });
-  deps.logger.warn('execution failed outside HandleFailure', { execution: detail.name, code: detail.error });
+  deps.logger.warn('execution ended outside HandleFailure', { execution, status: detail.status, code });
   return { status: 'WRITTEN', key };
 }

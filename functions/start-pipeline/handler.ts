@@ -6,10 +6,22 @@ import { readEnv } from '../shared/env.ts';
 import { createLogger } from '../shared/log.ts';
 import { type StartPipelineResult, startPipeline } from './start-pipeline.ts';
 
-const env = readEnv(z.object({ STATE_MACHINE_ARN: z.string().min(1) }));
+// Built once per cold start; a missing setting fails the init, loudly, before any event is taken.
+const env = readEnv(
+  z.object({
+    STATE_MACHINE_ARN: z.string().min(1),
+    S3_EVENT_KEY_ENCODING: z.enum(['url', 'raw']).default('url'),
+  }),
+);
+// The endpoint comes from AWS_ENDPOINT_URL_SFN when set (the local runner), which the SDK reads itself.
 const sfn = new SFNClient({});
 const logger = createLogger({ service: 'start-pipeline' });
 
 export const handler = middy<unknown, StartPipelineResult>().handler((event) =>
-  startPipeline(event, { sfn, stateMachineArn: env.STATE_MACHINE_ARN, logger }),
+  startPipeline(event, {
+    sfn,
+    config: { stateMachineArn: env.STATE_MACHINE_ARN, keyEncoding: env.S3_EVENT_KEY_ENCODING },
+    logger,
+    now: () => new Date(),
+  }),
 );

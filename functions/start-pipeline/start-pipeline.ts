@@ -1,6 +1,6 @@
 // start-pipeline: turns an S3 "Object Created" event into one Step Functions execution with a deterministic,
 // readable name; a redelivered event asks for the same name and is logged as a duplicate, never an error.
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { Logger } from '../shared/log.ts';
 import { executionName } from '../shared/naming.ts';
@@ -16,24 +16,34 @@ export const objectCreatedEventSchema = z.object({
       key: z.string().min(1),
       size: z.number().int().nonnegative().optional(),
       etag: z.string().optional(),
-      'version-id': z.string().optional(),
+      'version-id': z.string().min(1).optional(),
       sequencer: z.string().min(1),
     }),
     reason: z.string().optional(),
   }),
 });
 
+/** How the event spells the object key: `url` (form-encoded, `red+flower.csv`) as S3 notifications do, or `raw`. */
+export type KeyEncoding = 'url' | 'raw';
+
+export interface StartPipelineConfig {
+  stateMachineArn: string;
+  keyEncoding: KeyEncoding;
+}
+
+export interface StartPipelineDeps {
+  sfn: SFNClient;
+  config: StartPipelineConfig;
+  logger: Logger;
+  now: () => Date;
+}
+
 export type StartPipelineResult =
   | { status: 'STARTED'; executionName: string; executionArn: string }
   | { status: 'DUPLICATE'; executionName: string }
   | { status: 'IGNORED'; reason: string };
 
-export interface StartPipelineDeps {
-  sfn: SFNClient;
-  stateMachineArn: string;
-  logger: Logger;
-}
-
+/** Thrown for an event that is not an S3 Object Created event: it lands in the function's on-failure queue. */
 export class MalformedEventError extends Error {
   constructor(message: string) {
     super(message);
@@ -41,55 +51,87 @@ export class MalformedEventError extends Error {
   }
 }
 
+/**
+ * S3 documents notification keys as URL-encoded form values (`red flower.csv` → `red+flower.csv`). A key that
+ * does not decode (a stray `%`) is taken as it is rather than failing the upload.
+ */
+export function decodeEventKey(key: string, encoding: KeyEncoding): string {
+  if (encoding === 'raw') return key;
+  try {
+    return decodeURIComponent(key.replaceAll('+', ' '));
+  } catch {
+    return key;
+  }
+}
+
+/** Why a key is not a pipeline input, or undefined when it is a CSV under `incoming/`. */
+export function ignoreReason(key: string): string | undefined {
+  if (!key.startsWith('incoming/')) return 'not under incoming/';
+  if (key.endsWith('/')) return 'a folder marker';
+  if (/\.manifest\.json$/i.test(key)) return 'a manifest (read when its CSV arrives)';
+  if (!/\.csv$/i.test(key)) return 'not a .csv file';
+  return undefined;
+}
+
+function isAlreadyExists(error: unknown): boolean {
+  return error instanceof Error && /^ExecutionAlreadyExists(Exception)?$/.test(error.name);
+}
+
 export async function startPipeline(
   rawEvent: unknown,
   deps: StartPipelineDeps,
 ): Promise<StartPipelineResult> {
+  const { logger, config } = deps;
   const parsed = objectCreatedEventSchema.safeParse(rawEvent);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const message = `not an S3 Object Created event: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`;
-    deps.logger.error('malformed event', { reason: message });
-    throw new MalformedEventError(message);
+    const where = issue?.path.length ? issue.path.join('.') : '(root)';
+    const reason = `not an S3 Object Created event: ${where}: ${issue?.message ?? 'invalid'}`;
+    logger.error('malformed event', { reason });
+    throw new MalformedEventError(reason);
   }
   const { detail, time } = parsed.data;
-  const { key } = detail.object;
-  if (!key.startsWith('incoming/') || !/\.csv$/i.test(key)) {
-    const reason = key.endsWith('/') ? 'a folder marker' : 'not a .csv file under incoming/';
-    deps.logger.info('ignored', { key, reason });
-    return { status: 'IGNORED', reason };
+  const bucket = detail.bucket.name;
+  const key = decodeEventKey(detail.object.key, config.keyEncoding);
+  const skipped = ignoreReason(key);
+  if (skipped) {
+    logger.info('ignored', { key, reason: skipped });
+    return { status: 'IGNORED', reason: skipped };
   }
+
   const versionId = detail.object['version-id'];
-  const name = executionName(detail.bucket.name, key, versionId, detail.object.sequencer);
+  const { sequencer } = detail.object;
+  const name = executionName(bucket, key, versionId, sequencer);
   const input: ExecutionInput = {
     file: {
-      bucket: detail.bucket.name,
+      bucket,
       key,
       ...(versionId ? { versionId } : {}),
-      sequencer: detail.object.sequencer,
+      sequencer,
       size: detail.object.size ?? 0,
       ...(time ? { eventTime: time } : {}),
     },
   };
-  const calledAt = Date.now();
+  const calledAt = deps.now();
   try {
     const started = await deps.sfn.send(
       new StartExecutionCommand({
-        stateMachineArn: deps.stateMachineArn,
+        stateMachineArn: config.stateMachineArn,
         name,
         input: JSON.stringify(input),
       }),
     );
-    // Same name and input while still running: Step Functions answers the running execution.
-    if (started.startDate && started.startDate.getTime() < calledAt - 1000) {
-      deps.logger.info('duplicate event: the execution is already running', { executionName: name, key });
+    // Same name and same input while it still runs: Step Functions returns the running execution, whose
+    // start predates this call. A second of slack absorbs clock skew between Lambda and the service.
+    if (started.startDate && started.startDate.getTime() < calledAt.getTime() - 1000) {
+      logger.info('duplicate event: the execution is already running', { executionName: name, key });
       return { status: 'DUPLICATE', executionName: name };
     }
-    deps.logger.info('execution started', { executionName: name, key });
+    logger.info('execution started', { executionName: name, key, executionArn: started.executionArn });
     return { status: 'STARTED', executionName: name, executionArn: started.executionArn ?? '' };
   } catch (error) {
-    if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
-      deps.logger.info('duplicate event: the execution already exists', { executionName: name, key });
+    if (isAlreadyExists(error)) {
+      logger.info('duplicate event: the execution already exists', { executionName: name, key });
       return { status: 'DUPLICATE', executionName: name };
     }
     throw error;

@@ -335,7 +335,7 @@ export class LocalPipeline {
         version: '0',
         bucket: { name: event.bucket },
         object: {
-          key: event.key,
+          key: encodeEventKey(event.key),
           size: event.size,
           etag: event.etag.replaceAll('"', ''),
           'version-id': event.versionId,
@@ -535,6 +535,14 @@ export class LocalPipeline {
       }
     }
   }
+}
+
+/**
+ * Keys in S3 event notifications are URL-encoded as a form (`red flower.jpg` → `red+flower.jpg`, `/` kept);
+ * start-pipeline decodes them (S3_EVENT_KEY_ENCODING=url), so the local events carry them the same way.
+ */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+');
 }
 
 /** Objects in the staging folder `sourcePath` (with or without the bucket) modified within [start, end]. */

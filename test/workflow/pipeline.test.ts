@@ -226,4 +226,14 @@ describe('the synthesized state machine, run locally', () => {
     ).length;
     expect(runsAfter).toBe(runsBefore);
   });
+
+  it('keys with spaces, plus signs and non-ASCII survive the event encoding', async () => {
+    const key = `incoming/workflow/Spring list + Ünïcode ${uploads}.csv`;
+    uploads += 1;
+    const summary = await pipeline.waitFor(await pipeline.dropFile(smallCsv, { key }));
+
+    expect(summary.status).toBe('SUCCEEDED');
+    expect(summary.file).toBe(key);
+    expect(await exists(key)).toBe(false);
+  });
 });

@@ -1,0 +1,140 @@
+// Unit tests of HandleFailure: the original moved to failed/, error.json with code/message/stage, never lost.
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  type HandleFailureDeps,
+  handleFailure,
+  stageReached,
+} from '../../functions/handle-failure/handle-failure.ts';
+import { createLogger } from '../../functions/shared/log.ts';
+import type { PipelineState, TaskEvent } from '../../functions/shared/state.ts';
+import { MemoryBucket } from './support/memory-s3.ts';
+
+const bucket = new MemoryBucket();
+const EXEC = 'churn-1a2b3c4d';
+const KEY = 'incoming/teamA/churn.csv';
+const FAILED_AT = new Date('2026-04-01T12:00:00Z');
+
+function deps(): HandleFailureDeps {
+  return {
+    s3: new S3Client({}),
+    logger: createLogger({ service: 'test', sink: () => {} }),
+    now: () => FAILED_AT,
+  };
+}
+
+const file = { bucket: 'drop', key: KEY, sequencer: '01', size: 4 };
+
+function event(state: Partial<PipelineState>): TaskEvent {
+  return { executionName: EXEC, state: { file, ...state } };
+}
+
+const rejectedValidation = {
+  valid: false,
+  rows: 3,
+  validRows: 1,
+  invalidRows: 2,
+  invalidByCode: { INVALID_IDENTITY: 2 },
+  identities: { Email: 1 },
+  fields: [],
+  destinations: [],
+  reports: { validation: `reports/${EXEC}/validation.json`, rejects: `reports/${EXEC}/rejects.csv` },
+} satisfies PipelineState['validation'];
+
+beforeEach(() => bucket.reset());
+
+describe('handleFailure', () => {
+  it('moves the original and manifest to failed/ and writes error.json from a bare local Cause', async () => {
+    bucket.put(KEY, 'data');
+    bucket.put('incoming/teamA/churn.manifest.json', '{}');
+    const cause = 'row 2, column "email": "a***@e***" is not an email address';
+
+    const failure = await handleFailure(
+      event({ validation: rejectedValidation, error: { Error: 'VALIDATION_FAILED', Cause: cause } }),
+      deps(),
+    );
+
+    const failedKey = `failed/teamA/${EXEC}/churn.csv`;
+    expect(failure).toEqual({
+      code: 'VALIDATION_FAILED',
+      message: cause,
+      failedKey,
+      errorReportKey: `reports/${EXEC}/error.json`,
+    });
+    expect(bucket.current(failedKey)).toBe('data');
+    expect(bucket.current(`failed/teamA/${EXEC}/churn.manifest.json`)).toBe('{}');
+    expect(bucket.current(KEY)).toBeUndefined();
+    expect(bucket.json(failure.errorReportKey)).toMatchObject({
+      status: 'FAILED',
+      execution: EXEC,
+      file: { key: KEY },
+      code: 'VALIDATION_FAILED',
+      message: cause,
+      stage: 'ValidateFile',
+      reports: { ...rejectedValidation.reports, error: failure.errorReportKey },
+      failedAt: FAILED_AT.toISOString(),
+    });
+  });
+
+  it("reads the message out of AWS's JSON Cause", async () => {
+    bucket.put(KEY, 'data');
+    const cause = JSON.stringify({
+      errorType: 'AEP_REQUEST_REJECTED',
+      errorMessage: 'AEP rejected the audience: name too long',
+      trace: ['at x'],
+    });
+    const failure = await handleFailure(
+      event({ error: { Error: 'AEP_REQUEST_REJECTED', Cause: cause } }),
+      deps(),
+    );
+    expect(failure.message).toBe('AEP rejected the audience: name too long');
+    expect(bucket.json(failure.errorReportKey).message).toBe('AEP rejected the audience: name too long');
+  });
+
+  it('throws and keeps the original when the copy fails', async () => {
+    bucket.put(KEY, 'data');
+    bucket.failCopyTo.add(`failed/teamA/${EXEC}/churn.csv`);
+    await expect(
+      handleFailure(event({ error: { Error: 'VALIDATION_FAILED', Cause: 'bad' } }), deps()),
+    ).rejects.toThrow('copy refused');
+    expect(bucket.current(KEY)).toBe('data');
+    expect(bucket.mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    expect(bucket.current(`reports/${EXEC}/error.json`)).toBeUndefined();
+  });
+
+  it('is idempotent when re-run after the move', async () => {
+    bucket.put(KEY, 'data');
+    const input = event({ error: { Error: 'AEP_RUN_FAILED', Cause: 'run failed' } });
+    const first = await handleFailure(input, deps());
+    const second = await handleFailure(input, deps());
+    expect(second).toEqual(first);
+    expect(bucket.current(first.failedKey ?? '')).toBe('data');
+  });
+
+  it('still reports when the original is gone, without claiming a failed/ copy', async () => {
+    const failure = await handleFailure(event({ error: { Error: 'CONFIG_INVALID', Cause: 'x' } }), deps());
+    expect(failure.failedKey).toBeUndefined();
+    expect(bucket.json(failure.errorReportKey).failedKey).toBeNull();
+  });
+});
+
+describe('stageReached', () => {
+  const poll = { attempt: 0, waitSeconds: 15 };
+  it.each<[string, Partial<PipelineState>]>([
+    ['ValidateFile', {}],
+    ['CreateAudience', { validation: { ...rejectedValidation, valid: true } }],
+    ['CheckAudience', { audience: { status: 'CREATING', name: 'n', refreshed: false, poll } }],
+    ['StartIngestion', { audience: { status: 'READY', name: 'n', refreshed: false, poll } }],
+    [
+      'CheckIngestion',
+      { ingestion: { status: 'PROCESSING', runId: 'r', dataFilterStartTime: 1, dataFilterEndTime: 2, poll } },
+    ],
+    [
+      'ActivateDestinations',
+      { ingestion: { status: 'SUCCESS', runId: 'r', dataFilterStartTime: 1, dataFilterEndTime: 2, poll } },
+    ],
+    ['ArchiveFile', { activation: { destinations: [] } }],
+  ])('%s', (stage, state) => {
+    expect(stageReached({ file, ...state })).toBe(stage);
+  });
+});

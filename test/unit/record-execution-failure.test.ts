@@ -1,0 +1,110 @@
+// Unit tests of record-execution-failure: error.json for executions that ended outside HandleFailure.
+import { S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  REDRIVE_HINT,
+  type RecordFailureDeps,
+  recordExecutionFailure,
+} from '../../functions/record-execution-failure/record-execution-failure.ts';
+import { createLogger } from '../../functions/shared/log.ts';
+import { MemoryBucket } from './support/memory-s3.ts';
+
+const bucket = new MemoryBucket();
+const sfnMock = mockClient(SFNClient);
+const EXEC = 'churn-1a2b3c4d';
+const ARN = `arn:aws:states:us-east-1:111122223333:execution:pipeline:${EXEC}`;
+const NOW = new Date('2026-04-01T12:00:00Z');
+const file = { bucket: 'drop', key: 'incoming/churn.csv', sequencer: '01', size: 4 };
+
+function deps(): RecordFailureDeps {
+  return {
+    s3: new S3Client({}),
+    sfn: new SFNClient({}),
+    config: { bucket: 'drop' },
+    logger: createLogger({ service: 'test', sink: () => {} }),
+    now: () => NOW,
+  };
+}
+
+function statusChange(detail: Record<string, unknown>) {
+  return {
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    detail: { executionArn: ARN, name: EXEC, input: JSON.stringify({ file }), ...detail },
+  };
+}
+
+beforeEach(() => {
+  bucket.reset();
+  sfnMock.reset();
+});
+
+describe('recordExecutionFailure', () => {
+  it('writes error.json for a FAILED execution from the JSON cause', async () => {
+    const cause = JSON.stringify({
+      errorType: 'AEP_UNAVAILABLE',
+      errorMessage: 'AEP answered 503 five times',
+    });
+    const result = await recordExecutionFailure(
+      statusChange({ status: 'FAILED', error: 'AEP_UNAVAILABLE', cause }),
+      deps(),
+    );
+
+    expect(result).toEqual({ status: 'WRITTEN', key: `reports/${EXEC}/error.json` });
+    expect(bucket.json(result.key)).toEqual({
+      status: 'FAILED',
+      execution: EXEC,
+      executionArn: ARN,
+      file,
+      code: 'AEP_UNAVAILABLE',
+      message: 'AEP answered 503 five times',
+      redrivable: true,
+      hint: REDRIVE_HINT,
+      failedAt: NOW.toISOString(),
+    });
+    expect(sfnMock.commandCalls(DescribeExecutionCommand)).toHaveLength(0);
+  });
+
+  it('does nothing when HandleFailure already wrote error.json', async () => {
+    bucket.put(`reports/${EXEC}/error.json`, '{"status":"FAILED","code":"VALIDATION_FAILED"}');
+    const result = await recordExecutionFailure(statusChange({ status: 'FAILED', error: 'X' }), deps());
+    expect(result.status).toBe('ALREADY_REPORTED');
+    expect(bucket.json(result.key).code).toBe('VALIDATION_FAILED');
+  });
+
+  it.each([
+    ['TIMED_OUT', /time limit/],
+    ['ABORTED', /stopped/],
+  ])('explains %s in a sentence, with the status as the code', async (status, sentence) => {
+    const result = await recordExecutionFailure(statusChange({ status, error: null, cause: null }), deps());
+    const report = bucket.json(result.key);
+    expect(report.code).toBe(status);
+    expect(report.message).toMatch(sentence);
+  });
+
+  it('asks Step Functions only when the event lacks the input or the error', async () => {
+    sfnMock.on(DescribeExecutionCommand).resolves({
+      input: JSON.stringify({ file }),
+      error: 'States.Timeout',
+      cause: 'Task timed out',
+    });
+    const result = await recordExecutionFailure(
+      statusChange({ status: 'FAILED', input: null, error: null, cause: null, name: undefined }),
+      deps(),
+    );
+    expect(sfnMock.commandCalls(DescribeExecutionCommand)[0]?.args[0].input).toEqual({ executionArn: ARN });
+    expect(result.key).toBe(`reports/${EXEC}/error.json`);
+    expect(bucket.json(result.key)).toMatchObject({
+      file,
+      code: 'States.Timeout',
+      message: 'Task timed out',
+    });
+  });
+
+  it('rejects an event that is not an execution status change', async () => {
+    await expect(recordExecutionFailure({ detail: {} }, deps())).rejects.toThrow();
+    expect(bucket.currentKeys()).toEqual([]);
+  });
+});
