@@ -211,6 +211,13 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   }
   input.destroy();
   await feed.catch(() => undefined);
+  if (!nonWhitespace && !errors.some((e) => e.code === 'INVALID_ENCODING')) {
+    // Only blanks: whatever the parser made of them, the file is empty.
+    errors.length = 0;
+    for (const code of Object.keys(invalidByCode)) delete invalidByCode[code];
+    fileIssue('EMPTY_FILE', bytes === 0 ? 'the file is empty (0 bytes)' : 'the file holds only whitespace');
+    return finish();
+  }
   if (!header && !fileError) {
     fileIssue(
       nonWhitespace ? 'NO_ROWS' : 'EMPTY_FILE',

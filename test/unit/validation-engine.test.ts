@@ -1,0 +1,151 @@
+// The validation engine on small fixture files: the tricky valid cases, each code of DESIGN §4 it knows,
+// type inference per DESIGN §3, the canonical staged copy and masked messages.
+import { createReadStream, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { BUILT_IN_IDENTITY_HEADERS } from '../../functions/validate-file/engine/identities.ts';
+import { type EngineOptions, validateCsv } from '../../functions/validate-file/engine/validate-csv.ts';
+import { parseManifest } from '../../functions/validate-file/manifest.ts';
+
+const fixture = (name: string) => path.resolve(import.meta.dirname, '../fixtures/csv', name);
+const identityHeaders = { ...BUILT_IN_IDENTITY_HEADERS, crmid: 'CRMID' };
+
+async function validate(name: string, options: Partial<EngineOptions> = {}) {
+  const staged = new PassThrough();
+  const chunks: Buffer[] = [];
+  staged.on('data', (c: Buffer) => chunks.push(c));
+  const result = await validateCsv(createReadStream(fixture(name)), { identityHeaders, staged, ...options });
+  staged.end();
+  return { result, staged: Buffer.concat(chunks).toString('utf8') };
+}
+
+const codes = (r: { errors: { code: string }[] }) => [...new Set(r.errors.map((e) => e.code))];
+
+describe('validateCsv', () => {
+  it('accepts BOM, CRLF, quoted commas, quotes and newlines, non-ASCII and padded upper-case emails', async () => {
+    const { result, staged } = await validate('tricky-valid.csv');
+    expect(result.errors).toEqual([]);
+    expect(result).toMatchObject({ valid: true, rows: 4, invalidRows: 0, identities: { Email: 4 } });
+    expect(staged.startsWith('\ufeff')).toBe(false);
+    expect(staged).not.toContain('\r');
+    expect(staged).toContain('"Smith, Ann"');
+    expect(staged).toContain('"He said ""hi""\nthen left"');
+    expect(staged).toContain('bob2@example.com,\n');
+    expect(staged).toContain('chloé@example.com,Chloé');
+  });
+
+  it('takes exactly 41 columns and refuses 42 with TOO_MANY_COLUMNS', async () => {
+    expect((await validate('41-columns.csv')).result.valid).toBe(true);
+    const { result } = await validate('42-columns.csv');
+    expect(result.valid).toBe(false);
+    expect(codes(result)).toEqual(['TOO_MANY_COLUMNS']);
+    expect(result.errors[0]).toMatchObject({ row: 0 });
+  });
+
+  it.each([
+    ['empty.csv', 'EMPTY_FILE'],
+    ['whitespace.csv', 'EMPTY_FILE'],
+    ['header-only.csv', 'NO_ROWS'],
+    ['semicolon.csv', 'UNSUPPORTED_DELIMITER'],
+    ['blank-column.csv', 'BLANK_COLUMN_NAME'],
+    ['duplicate-column.csv', 'DUPLICATE_COLUMN'],
+    ['unterminated-quote.csv', 'CSV_SYNTAX'],
+    ['no-identity.csv', 'NO_IDENTITY_COLUMN'],
+    ['latin1.csv', 'INVALID_ENCODING'],
+  ])('%s → %s', async (file, code) => {
+    const { result } = await validate(file);
+    expect(result.valid).toBe(false);
+    expect(codes(result)).toContain(code);
+    expect(result.failure?.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('reports row errors with the row, the column and a masked value, and leaves bad rows out', async () => {
+    const { result, staged } = await validate('row-errors.csv', { maxInvalidRowsPercent: 100 });
+    expect(result.invalidByCode).toEqual({ ROW_WIDTH_MISMATCH: 1, MISSING_IDENTITY: 1, INVALID_IDENTITY: 1 });
+    expect(result.errors).toContainEqual({
+      row: 3,
+      column: 'email',
+      code: 'INVALID_IDENTITY',
+      message: 'row 3, column "email": "n***" is not an email address',
+    });
+    expect(JSON.stringify(result.errors)).not.toContain('not-an-email');
+    expect(result.valid).toBe(true);
+    expect(staged).toBe('email,name\n');
+  });
+
+  it('fails the file when bad rows exceed maxInvalidRowsPercent (default 0)', async () => {
+    const { result } = await validate('row-errors.csv');
+    expect(result.valid).toBe(false);
+    expect(result.failure?.message).toMatch(/^3 of 3 rows are invalid/);
+  });
+
+  it('infers types per DESIGN §3: boolean, integer, long, number, date, datetime; leading zeros stay strings', async () => {
+    const { result } = await validate('types.csv');
+    const types = Object.fromEntries(result.fields.map((f) => [f.name, f.type]));
+    expect(types).toEqual({
+      crm_id: 'string',
+      flag: 'boolean',
+      count: 'integer',
+      big: 'long',
+      amount: 'number',
+      day: 'date',
+      moment: 'datetime',
+      code: 'string',
+      mixed: 'string',
+    });
+    expect(result.fields[0]).toMatchObject({ name: 'crm_id', identityNs: 'CRMID' });
+  });
+
+  it('normalizes phones to E.164 when unambiguous and checks ECIDs', async () => {
+    const { result, staged } = await validate('phones-ecids.csv', { maxInvalidRowsPercent: 100 });
+    expect(result.invalidByCode).toEqual({ INVALID_IDENTITY: 2 });
+    expect(staged).toContain('+33612345678,');
+    expect(staged).toContain('+14155550100,');
+    expect(result.identities).toEqual({ Phone: 2, ECID: 1 });
+  });
+
+  it('uses manifest identities and types, and refuses a manifest naming a missing column', async () => {
+    const manifest = parseManifest(
+      JSON.stringify({ identities: { crm_id: 'CRMID' }, fields: { count: 'integer' } }),
+    );
+    const ok = await validate('types.csv', { manifest });
+    expect(ok.result.valid).toBe(true);
+    const bad = await validate('types.csv', {
+      manifest: parseManifest(JSON.stringify({ fields: { nope: 'string' } })),
+    });
+    expect(bad.result.failure?.code).toBe('MANIFEST_INVALID');
+    expect(bad.result.errors[0]?.message).toMatch(/"fields\.nope"/);
+  });
+});
+
+describe('parseManifest', () => {
+  it.each([
+    [{ surprise: 1 }, /unknown key\(s\) "surprise"/],
+    [{ ttlInDays: 91 }, /"ttlInDays"/],
+    [{ fields: { a: 'text' } }, /"fields\.a"/],
+    [
+      {
+        destinations: [
+          {
+            flowId: 'f',
+            kind: 'batch',
+            exportMode: 'DAILY_FULL_EXPORT',
+            schedule: { frequency: 'EVERY_3_HOURS', startDate: '2026-12-01', startTime: '20:00' },
+            filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+          },
+        ],
+      },
+      /"destinations\.0\.schedule\.frequency"/,
+    ],
+  ])('refuses %j naming the key', (manifest, message) => {
+    expect(() => parseManifest(JSON.stringify(manifest))).toThrow(message);
+  });
+
+  it('reads the sample manifest', () => {
+    const manifest = parseManifest(
+      readFileSync(path.resolve(import.meta.dirname, '../../samples/customers.manifest.json'), 'utf8'),
+    );
+    expect(manifest.destinations).toHaveLength(2);
+  });
+});
