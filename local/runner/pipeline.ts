@@ -6,7 +6,7 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
-import type { AepSimulator, SimulatorOptions } from '../aep-sim/index.ts';
+import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
 import { matchesEventPattern } from './event-pattern.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
@@ -197,7 +197,7 @@ export class LocalPipeline {
     if (options.aepUrl) {
       aepEnv = aepEnvironmentFromProcess(options.aepUrl);
     } else {
-      const { startAepSimulator, SIMULATOR_DEFAULT_CREDENTIALS } = await import('../aep-sim/index.ts');
+      const { startAepSimulator, SIMULATOR_DEFAULT_CREDENTIALS } = await import('../aep-simulator/index.ts');
       simulator = await startAepSimulator({
         timeScale,
         statePath: options.ephemeral ? undefined : path.join(dataRoot, 'aep-simulator.json'),

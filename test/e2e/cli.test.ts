@@ -10,7 +10,7 @@ import {
   SIMULATOR_DEFAULT_CREDENTIALS,
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
-} from '../../local/aep-sim/index.ts';
+} from '../../local/aep-simulator/index.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');

@@ -17,7 +17,7 @@ import {
   SIMULATOR_DEFAULT_CREDENTIALS,
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
-} from '../../local/aep-sim/index.ts';
+} from '../../local/aep-simulator/index.ts';
 
 let sim: AepSimulator;
 let names = 0;

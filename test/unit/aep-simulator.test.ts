@@ -9,7 +9,7 @@ import {
   SIMULATOR_DEFAULT_CREDENTIALS as CREDS,
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
-} from '../../local/aep-sim/index.ts';
+} from '../../local/aep-simulator/index.ts';
 
 let sim: AepSimulator;
 let token: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-sim/index.ts';
+import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-simulator/index.ts';
 import { LocalPipeline } from '../../local/runner/pipeline.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/workflow');

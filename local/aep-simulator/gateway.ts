@@ -1,0 +1,68 @@
+// The Adobe I/O gateway's checks on every Platform call: token, API key, org, sandbox, content type.
+import {
+  aisError,
+  badContentType,
+  flowError,
+  gatewayError,
+  header,
+  type SimRequest,
+  type SimResponse,
+} from './http.ts';
+import type { ImsCredentials, TokenRegistry } from './ims.ts';
+
+export type GatewayResult =
+  | { ok: true; tokenId: string }
+  | { ok: false; response: SimResponse; tokenId?: string };
+
+export function checkGateway(
+  req: SimRequest,
+  credentials: ImsCredentials,
+  tokens: TokenRegistry,
+  violation: (text: string) => void,
+): GatewayResult {
+  const authorization = header(req, 'authorization');
+  const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+  if (!bearer) {
+    return { ok: false, response: gatewayError(403, '403010', 'Oauth token is missing.') };
+  }
+  const token = tokens.check(bearer);
+  if (!token.valid) {
+    return {
+      ok: false,
+      response: gatewayError(401, '401013', 'Oauth token is not valid'),
+    };
+  }
+  const fail = (response: SimResponse): GatewayResult => ({ ok: false, response, tokenId: token.tokenId });
+  const apiKey = header(req, 'x-api-key');
+  if (!apiKey) return fail(gatewayError(403, '403000', 'Api Key is required'));
+  if (apiKey !== credentials.clientId) return fail(gatewayError(403, '403003', 'Api Key is invalid'));
+  const org = header(req, 'x-gw-ims-org-id');
+  if (!org) return fail(gatewayError(400, '400003', 'Missing header x-gw-ims-org-id'));
+  const isAis = req.path.startsWith('/data/core/ais/');
+  const isFlow = req.path.startsWith('/data/foundation/flowservice/');
+  if (org !== credentials.orgId) {
+    return fail(
+      isAis
+        ? aisError(100921, 401, 'UNAUTHORIZED', 'The imsOrgId in x-gw-ims-org-id is not valid')
+        : gatewayError(403, '403025', 'Profile is not valid'),
+    );
+  }
+  const sandbox = header(req, 'x-sandbox-name');
+  if (!sandbox) {
+    if (isAis) {
+      return fail(aisError(100910, 400, 'BAD_REQUEST', 'Header x-sandbox-name is required'));
+    }
+    violation(`${req.method} ${req.path}: no x-sandbox-name header (Flow Service falls back to prod)`);
+  } else if (sandbox !== credentials.sandboxName) {
+    return fail(
+      isFlow
+        ? flowError(403, `Sandbox ${sandbox} is not accessible`, 'unknown sandbox')
+        : aisError(100922, 401, 'UNAUTHORIZED', `Sandbox ${sandbox} is not accessible to this client`),
+    );
+  }
+  if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.rawBody.length > 0) {
+    const contentType = header(req, 'content-type') ?? '';
+    if (!/^application\/(json|json-patch\+json)\b/i.test(contentType)) return fail(badContentType());
+  }
+  return { ok: true, tokenId: token.tokenId };
+}
