@@ -156,7 +156,7 @@ async function runCommand(files: string[], values: Record<string, unknown>, io: 
         const hint =
           summary.error?.code === 'AEP_AUDIENCE_RUN_LIMIT'
             ? `to start afresh locally, delete ${stateDir} (it holds the registry and the ${aepUrl ? 'local copy of the target' : 'simulator'} state together)`
-            : summary.error && !summary.reports.rejects && summary.error.code.startsWith('AEP_UNAVAILABLE')
+            : summary.error?.code === 'AEP_UNAVAILABLE'
               ? 'AEP was unavailable past all retries; the original stays in incoming/ for a redrive.'
               : undefined;
         printSummary(summary, io, (key) => pipeline.localPath(key), hint);
