@@ -57,13 +57,19 @@ export function getFlow(ctx: SimContext, req: SimRequest): SimResponse {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Settings of file-based exports; a streaming selector takes only {id, name?, description?} (+ §7 #10 extras). */
+const BATCH_ONLY_KEYS = ['filenameTemplate', 'exportMode', 'schedule'];
+
 const FREQUENCIES: Record<string, string[]> = {
   DAILY_FULL_EXPORT: ['ONCE', 'DAILY'],
   FIRST_FULL_THEN_INCREMENTAL: ['DAILY', 'EVERY_3_HOURS', 'EVERY_6_HOURS', 'EVERY_8_HOURS', 'EVERY_12_HOURS'],
 };
 
 function validDate(value: unknown): value is string {
-  return typeof value === 'string' && DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`));
+  // Date.parse rolls 2026-02-31 over to March; a real calendar date survives the round trip.
+  if (typeof value !== 'string' || !DATE.test(value)) return false;
+  const parsed = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(parsed) && new Date(parsed).toISOString().startsWith(value);
 }
 
 /** File-based destination rules of aep-api.md §5; returns what is wrong, if anything. */
@@ -117,7 +123,9 @@ function selectorProblem(ctx: SimContext, flow: StoredFlow, selector: unknown): 
   const id = selector.value.id;
   if (typeof id !== 'string' || !findCreatedAudience(ctx, id))
     return `selector value.id ${String(id)} is not a known audience`;
-  return flow.kind === 'batch' ? batchProblem(selector.value) : undefined;
+  if (flow.kind === 'batch') return batchProblem(selector.value);
+  const batchOnly = BATCH_ONLY_KEYS.find((key) => key in (selector.value as Record<string, unknown>));
+  return batchOnly ? `${batchOnly} is not accepted by a streaming destination` : undefined;
 }
 
 const badPatch = (message: string) => flowError(400, message, message);
