@@ -1,7 +1,8 @@
 // Dev-only DynamoDB for local runs and tests: dynalite on loopback, and the registry table it needs.
-import type { AddressInfo } from 'node:net';
+
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,

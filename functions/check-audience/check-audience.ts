@@ -19,8 +19,7 @@ export async function checkAudience(
 
   const operation = await deps.aep.getOperation(operationId);
   if (operation.status === 'SUCCESS') {
-    const audienceId =
-      operation.audienceId ?? (await deps.aep.findAudienceByName(audience.name))?.audienceId;
+    const audienceId = operation.audienceId ?? (await deps.aep.findAudienceByName(audience.name))?.audienceId;
     if (!audienceId) {
       throw new PipelineError(
         'AEP_BUSY',

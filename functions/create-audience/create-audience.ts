@@ -2,11 +2,7 @@
 // The registry's conditional claim makes sure concurrent executions never create one name twice.
 import type { CreateAudienceResult } from '../shared/aep/api.ts';
 import { AepConflictError, AepError } from '../shared/aep/errors.ts';
-import {
-  type AepTaskDeps,
-  audienceRunLimitError,
-  requirePart,
-} from '../shared/aep-context.ts';
+import { type AepTaskDeps, audienceRunLimitError, requirePart } from '../shared/aep-context.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { firstPoll } from '../shared/polling.ts';
 import type { RegistryItem } from '../shared/registry.ts';
@@ -29,7 +25,10 @@ function busy(plan: AudiencePlan, item: RegistryItem): PipelineError {
 /** A refresh of a READY audience: it must have a run left, unless this execution already holds one. */
 function refresh(item: RegistryItem, execution: string, deps: AepTaskDeps): AudienceState {
   if (!item.audienceId) {
-    throw new PipelineError('CONFIG_INVALID', `Registry item of "${item.audienceName}" is READY without an audience id`);
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      `Registry item of "${item.audienceName}" is READY without an audience id`,
+    );
   }
   if (!item.runs[execution] && item.runCount >= deps.config.maxRunsPerAudience) {
     throw audienceRunLimitError(item.audienceName, deps.config.maxRunsPerAudience);
@@ -91,9 +90,18 @@ async function create(
   if (result.kind === 'ALREADY_CREATED') return adoptExisting(plan, deps);
   const recorded = await deps.registry.recordOperation(plan.registryKey, execution, result.operationId);
   if (!recorded) {
-    throw new PipelineError('AEP_BUSY', `The registry claim on audience "${plan.name}" changed hands; retrying`);
+    throw new PipelineError(
+      'AEP_BUSY',
+      `The registry claim on audience "${plan.name}" changed hands; retrying`,
+    );
   }
-  return { status: 'CREATING', operationId: result.operationId, name: plan.name, refreshed: false, poll: firstPoll() };
+  return {
+    status: 'CREATING',
+    operationId: result.operationId,
+    name: plan.name,
+    refreshed: false,
+    poll: firstPoll(),
+  };
 }
 
 /** A manifest `audienceId`: refresh that audience, create nothing. */
@@ -130,13 +138,22 @@ export async function createAudience(
   const claim = await deps.registry.claimCreation(plan, execution);
   if (claim === 'CLAIMED') return create(plan, validation, execution, deps, false);
   if (claim.status === 'READY') {
-    context?.logger.info('refreshing an existing audience', { audienceId: claim.audienceId, runCount: claim.runCount });
+    context?.logger.info('refreshing an existing audience', {
+      audienceId: claim.audienceId,
+      runCount: claim.runCount,
+    });
     return refresh(claim, execution, deps);
   }
   if (claim.createdByExecution !== execution) throw busy(plan, claim);
   // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
   if (claim.operationId) {
-    return { status: 'CREATING', operationId: claim.operationId, name: plan.name, refreshed: false, poll: firstPoll() };
+    return {
+      status: 'CREATING',
+      operationId: claim.operationId,
+      name: plan.name,
+      refreshed: false,
+      poll: firstPoll(),
+    };
   }
   return create(plan, validation, execution, deps, true);
 }

@@ -85,7 +85,11 @@ export class Registry {
 
   async get(registryKey: string): Promise<RegistryItem | undefined> {
     const answer = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: Registry.key(registryKey) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: Registry.key(registryKey) },
+        ConsistentRead: true,
+      }),
     );
     return answer.Item as RegistryItem | undefined;
   }
@@ -112,7 +116,11 @@ export class Registry {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
         await this.client.send(
-          new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
         );
         return 'PUT';
       } catch (error) {
@@ -173,7 +181,8 @@ export class Registry {
           TableName: this.tableName,
           Key: { pk: Registry.key(registryKey) },
           UpdateExpression: 'SET #status = :ready, audienceId = :id, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(audienceId) OR audienceId = :id)',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(audienceId) OR audienceId = :id)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':ready': 'READY', ':id': audienceId, ':now': this.timestamp() },
         }),
@@ -238,7 +247,8 @@ export class Registry {
       if (!isConditionFailure(error)) throw error;
     }
     const item = await this.get(registryKey);
-    if (!item) throw new RegistryConflictError(`Registry item for "${registryKey}" is missing; cannot reserve a run`);
+    if (!item)
+      throw new RegistryConflictError(`Registry item for "${registryKey}" is missing; cannot reserve a run`);
     if (item.runs[execution]) return 'ALREADY_RESERVED';
     if (item.runCount >= maxRuns) return 'LIMIT_REACHED';
     throw new RegistryConflictError(`Run reservation for "${registryKey}" failed for no visible reason`);
@@ -259,7 +269,9 @@ export class Registry {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      throw new RegistryConflictError(`No run reservation of ${execution} on "${registryKey}" to record run ${runId}`);
+      throw new RegistryConflictError(
+        `No run reservation of ${execution} on "${registryKey}" to record run ${runId}`,
+      );
     }
   }
 }

@@ -101,7 +101,10 @@ function credentialsFromEnvironment(): AepCredentials {
       `AEP credentials are not configured: set AEP_SECRET_ARN, or the environment variables ${missing.join(', ')}`,
     );
   }
-  return parseCredentials(raw, (key) => `environment variable ${ENV_NAMES[key as keyof AepCredentials] ?? key}`);
+  return parseCredentials(
+    raw,
+    (key) => `environment variable ${ENV_NAMES[key as keyof AepCredentials] ?? key}`,
+  );
 }
 
 function parseCredentials(raw: unknown, describeKey: (key: string) => string): AepCredentials {
@@ -116,5 +119,8 @@ function parseCredentials(raw: unknown, describeKey: (key: string) => string): A
     const present = (raw as Record<string, unknown>)[key] !== undefined;
     return `${describeKey(key)} ${present ? 'is invalid' : 'is missing'}`;
   });
-  throw new PipelineError('CONFIG_INVALID', `AEP credentials are invalid: ${[...new Set(problems)].join('; ')}`);
+  throw new PipelineError(
+    'CONFIG_INVALID',
+    `AEP credentials are invalid: ${[...new Set(problems)].join('; ')}`,
+  );
 }

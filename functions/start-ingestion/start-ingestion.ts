@@ -33,7 +33,8 @@ export async function startIngestion(
     execution,
     deps.config.maxRunsPerAudience,
   );
-  if (reservation === 'LIMIT_REACHED') throw audienceRunLimitError(audience.name, deps.config.maxRunsPerAudience);
+  if (reservation === 'LIMIT_REACHED')
+    throw audienceRunLimitError(audience.name, deps.config.maxRunsPerAudience);
   if (reservation === 'ALREADY_RESERVED') {
     const recorded = (await deps.registry.get(plan.registryKey))?.runs[execution]?.runId;
     if (recorded) {
