@@ -1,9 +1,18 @@
 // The whole pipeline on one machine: embedded S3, dynalite, the AEP simulator (or any AEP-compatible URL),
 // local Step Functions running the synthesized definition, and the real handlers invoked in-process.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
@@ -257,7 +266,6 @@ export class LocalPipeline {
     delete environment.NODE_OPTIONS;
     Object.assign(process.env, environment);
 
-    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
     const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION });
     await ensureRegistryTable(ddb, LOCAL_TABLE);
     ddb.destroy();
@@ -365,7 +373,6 @@ export class LocalPipeline {
       );
     }
     const before = this.drops.length;
-    const { createReadStream, statSync } = await import('node:fs');
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
