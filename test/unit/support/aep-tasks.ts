@@ -9,6 +9,8 @@ import type { FakeAep } from './fake-aep.ts';
 
 export interface TestRegistry {
   registry: Registry;
+  /** dynalite's URL, for clients built from the environment. */
+  endpoint: string;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export async function startTestRegistry(tableName = 'registry-test'): Promise<Te
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   return {
     registry: new Registry({ client, tableName }),
+    endpoint: dynamo.endpoint,
     async close() {
       raw.destroy();
       await dynamo.close();

@@ -1,0 +1,213 @@
+// StartIngestion and CheckIngestion with a fake AEP and a real registry on in-memory dynalite.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkAudience } from '../../functions/check-audience/check-audience.ts';
+import { checkIngestion } from '../../functions/check-ingestion/check-ingestion.ts';
+import { createAudience } from '../../functions/create-audience/create-audience.ts';
+import { AepUnavailableError } from '../../functions/shared/aep/errors.ts';
+import { PipelineError } from '../../functions/shared/pipeline-errors.ts';
+import type { AudienceState, IngestionState } from '../../functions/shared/state.ts';
+import { startIngestion } from '../../functions/start-ingestion/start-ingestion.ts';
+import {
+  startTestRegistry,
+  type TestRegistry,
+  taskDeps,
+  taskEvent,
+  uniqueName,
+} from './support/aep-tasks.ts';
+import { FakeAep } from './support/fake-aep.ts';
+
+const LAST_MODIFIED = 1_767_225_600;
+let store: TestRegistry;
+let aep: FakeAep;
+
+beforeAll(async () => {
+  store = await startTestRegistry();
+});
+
+afterAll(async () => {
+  await store?.close();
+});
+
+beforeEach(() => {
+  aep = new FakeAep();
+  aep.checksBeforeDone = 0;
+});
+
+async function rejection(promise: Promise<unknown>): Promise<PipelineError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PipelineError);
+  return error as PipelineError;
+}
+
+/** An audience created through the tasks, its operation finishing at the first check whatever the test set. */
+async function readyAudience(name: string): Promise<AudienceState> {
+  const deps = taskDeps(aep, store.registry);
+  const checks = aep.checksBeforeDone;
+  aep.checksBeforeDone = 0;
+  const created = await createAudience(taskEvent({ name, execution: 'exec-create' }), deps);
+  const ready = await checkAudience(
+    taskEvent({ name, execution: 'exec-create', state: { audience: created } }),
+    deps,
+  );
+  aep.checksBeforeDone = checks;
+  expect(ready.status).toBe('READY');
+  return ready;
+}
+
+describe('start-ingestion', () => {
+  it('starts a run around the staged copy and records it in the registry', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    const result = await startIngestion(
+      taskEvent({ name, execution: 'exec-create', stagedLastModified: LAST_MODIFIED, state: { audience } }),
+      taskDeps(aep, store.registry),
+    );
+    expect(result).toEqual({
+      status: 'PROCESSING',
+      runId: expect.any(String),
+      dataFilterStartTime: LAST_MODIFIED - 1,
+      dataFilterEndTime: LAST_MODIFIED + 1,
+      poll: { attempt: 0, waitSeconds: 15 },
+    });
+    expect(aep.callsOf('startRun')).toEqual([
+      [audience.audienceId, { dataFilterStartTime: LAST_MODIFIED - 1, dataFilterEndTime: LAST_MODIFIED + 1 }],
+    ]);
+    const item = await store.registry.get(name.toLowerCase());
+    expect(item?.runCount).toBe(1);
+    expect(item?.runs['exec-create']?.runId).toBe(result.runId);
+  });
+
+  it('is idempotent on a retry: the same run, no second startRun, counted once', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    const event = taskEvent({ name, execution: 'exec-1', state: { audience } });
+    const deps = taskDeps(aep, store.registry);
+    const first = await startIngestion(event, deps);
+    const again = await startIngestion(event, deps);
+    expect(again.runId).toBe(first.runId);
+    expect(aep.callsOf('startRun')).toHaveLength(1);
+    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(1);
+  });
+
+  it('adopts the run an earlier attempt started but never recorded', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    const event = taskEvent({
+      name,
+      execution: 'exec-1',
+      stagedLastModified: LAST_MODIFIED,
+      state: { audience },
+    });
+    const deps = taskDeps(aep, store.registry);
+    // The earlier attempt reserved, started the run, and died before recording it.
+    await store.registry.reserveRun(name.toLowerCase(), 'exec-1');
+    const orphan = await aep.startRun(audience.audienceId!, {
+      dataFilterStartTime: LAST_MODIFIED - 1,
+      dataFilterEndTime: LAST_MODIFIED + 1,
+    });
+    const result = await startIngestion(event, deps);
+    expect(result.runId).toBe(orphan.runId);
+    expect(aep.callsOf('startRun')).toHaveLength(1);
+    expect((await store.registry.get(name.toLowerCase()))?.runs['exec-1']?.runId).toBe(orphan.runId);
+  });
+
+  it('a reservation without a run and no run in AEP: starts one after an outage', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    const event = taskEvent({ name, execution: 'exec-1', state: { audience } });
+    const deps = taskDeps(aep, store.registry);
+    aep.failNext('startRun', new AepUnavailableError('AEP answered 503', { status: 503 }));
+    await expect(startIngestion(event, deps)).rejects.toBeInstanceOf(AepUnavailableError);
+    const result = await startIngestion(event, deps);
+    expect(result.runId).toMatch(/^run-/);
+    expect(aep.callsOf('startRun')).toHaveLength(2);
+    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(1);
+  });
+
+  it('the 11th run: AEP_AUDIENCE_RUN_LIMIT before AEP is asked', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    for (let i = 1; i <= 10; i += 1) await store.registry.reserveRun(name.toLowerCase(), `exec-${i}`);
+    const error = await rejection(
+      startIngestion(
+        taskEvent({ name, execution: 'exec-11', state: { audience } }),
+        taskDeps(aep, store.registry),
+      ),
+    );
+    expect(error.name).toBe('AEP_AUDIENCE_RUN_LIMIT');
+    expect(error.message).toContain(`Audience "${name}" has had AEP's maximum of 10 ingestion runs`);
+    expect(aep.callsOf('startRun')).toHaveLength(0);
+  });
+});
+
+describe('check-ingestion', () => {
+  async function started(
+    name: string,
+    execution: string,
+  ): Promise<{ audience: AudienceState; ingestion: IngestionState }> {
+    const audience = await readyAudience(name);
+    const ingestion = await startIngestion(
+      taskEvent({ name, execution, state: { audience } }),
+      taskDeps(aep, store.registry),
+    );
+    return { audience, ingestion };
+  }
+
+  it('polls until SUCCESS and reports the stages', async () => {
+    const name = uniqueName();
+    aep.checksBeforeDone = 1;
+    const { audience, ingestion } = await started(name, 'exec-1');
+    const deps = taskDeps(aep, store.registry);
+    const polled = await checkIngestion(
+      taskEvent({ name, execution: 'exec-1', state: { audience, ingestion } }),
+      deps,
+    );
+    expect(polled).toMatchObject({ status: 'PROCESSING', poll: { attempt: 1, waitSeconds: 30 } });
+    const done = await checkIngestion(
+      taskEvent({ name, execution: 'exec-1', state: { audience, ingestion: polled } }),
+      deps,
+    );
+    expect(done).toMatchObject({
+      status: 'SUCCESS',
+      runId: ingestion.runId,
+      details: [
+        { stage: 'DATASET_INGEST', status: 'SUCCESS' },
+        { stage: 'PROFILE_STORE_INGEST', status: 'SUCCESS' },
+      ],
+    });
+  });
+
+  it('run FAILED: AEP_RUN_FAILED naming the failed stage and the reason', async () => {
+    const name = uniqueName();
+    aep.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch');
+    const { audience, ingestion } = await started(name, 'exec-1');
+    const error = await rejection(
+      checkIngestion(
+        taskEvent({ name, execution: 'exec-1', state: { audience, ingestion } }),
+        taskDeps(aep, store.registry),
+      ),
+    );
+    expect(error.name).toBe('AEP_RUN_FAILED');
+    expect(error.message).toBe(
+      `AEP ingestion run ${ingestion.runId} of audience "${name}" failed at stage PROFILE_STORE_INGEST: profile store rejected the batch`,
+    );
+  });
+
+  it('gives up with AEP_POLL_LIMIT after 80 checks', async () => {
+    const name = uniqueName();
+    aep.checksBeforeDone = 1000;
+    const { audience, ingestion } = await started(name, 'exec-1');
+    const atLimit = { ...ingestion, poll: { attempt: 79, waitSeconds: 300 } };
+    const error = await rejection(
+      checkIngestion(
+        taskEvent({ name, execution: 'exec-1', state: { audience, ingestion: atLimit } }),
+        taskDeps(aep, store.registry),
+      ),
+    );
+    expect(error.name).toBe('AEP_POLL_LIMIT');
+    expect(error.message).toMatch(/ingestion run .* after 80 checks/);
+  });
+});
