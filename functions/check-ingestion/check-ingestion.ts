@@ -1,5 +1,5 @@
 // CheckIngestion: poll the ingestion run until AEP reports it done, failed, or the poll budget is spent.
-import type { AudienceRun, RunStage } from '../shared/aep/types.ts';
+import type { AudienceRun } from '../shared/aep/types.ts';
 import { type AepTaskDeps, requirePart } from '../shared/aep-context.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { nextPoll, RUN_POLL_LIMIT } from '../shared/polling.ts';
@@ -7,22 +7,10 @@ import type { IngestionState, TaskEvent } from '../shared/state.ts';
 
 const TASK = 'CheckIngestion';
 
-/** A reason AEP may attach to a run or a stage; not part of the documented shape, read when present. */
-type MaybeReason = { failureReason?: unknown; errorMessage?: unknown; message?: unknown };
-
-function reasonOf(value: MaybeReason | undefined): string | undefined {
-  const text = [value?.failureReason, value?.errorMessage, value?.message].find(
-    (candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '',
-  );
-  return text?.trim();
-}
-
 function failureMessage(run: AudienceRun, audienceName: string): string {
-  const failedStage: (RunStage & MaybeReason) | undefined = run.details.find(
-    (stage) => stage.status.toUpperCase() === 'FAILED',
-  );
+  const failedStage = run.details.find((stage) => stage.status.toUpperCase() === 'FAILED');
   const where = failedStage ? `at stage ${failedStage.stage}` : 'without naming a failed stage';
-  const reason = reasonOf(failedStage) ?? reasonOf(run as AudienceRun & MaybeReason) ?? 'AEP gave no reason';
+  const reason = failedStage?.failureReason ?? run.failureReason ?? 'AEP gave no reason';
   return `AEP ingestion run ${run.runId} of audience "${audienceName}" failed ${where}: ${reason}`;
 }
 

@@ -161,7 +161,7 @@ describe('the synthesized state machine, run locally', () => {
 
     expect(summary.status).toBe('FAILED');
     expect(summary.error?.code).toBe('AEP_RUN_FAILED');
-    expect(summary.error?.message).toMatch(/PROFILE_STORE_INGEST/);
+    expect(summary.error?.message).toMatch(/PROFILE_STORE_INGEST: profile store rejected the batch/);
   });
 
   it('AEP down past all retries: not caught, the original stays in incoming/, error.json says redrive', async () => {

@@ -468,6 +468,14 @@ function toOperation(response: OperationResponse): AudienceOperation {
   return operation;
 }
 
+/** The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are read. */
+function reasonOf(value: Record<string, unknown>): string | undefined {
+  const text = [value.failureReason, value.errorMessage, value.message].find(
+    (candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '',
+  );
+  return text?.trim();
+}
+
 function toRun(response: RunResponse, audienceId: string): AudienceRun {
   const run: AudienceRun = {
     audienceId: response.audienceId ?? audienceId,
@@ -476,11 +484,15 @@ function toRun(response: RunResponse, audienceId: string): AudienceRun {
     details: (response.details ?? []).map((stage) => {
       const out: AudienceRun['details'][number] = { stage: stage.stage, status: stage.status };
       if (stage.flowRunId !== undefined) out.flowRunId = stage.flowRunId;
+      const stageReason = reasonOf(stage);
+      if (stageReason !== undefined) out.failureReason = stageReason;
       return out;
     }),
   };
   if (response.dataFilterStartTime !== undefined) run.dataFilterStartTime = response.dataFilterStartTime;
   if (response.dataFilterEndTime !== undefined) run.dataFilterEndTime = response.dataFilterEndTime;
   if (response.createdAt !== undefined) run.createdAt = response.createdAt;
+  const reason = reasonOf(response);
+  if (reason !== undefined) run.failureReason = reason;
   return run;
 }

@@ -61,6 +61,8 @@ export interface RunStage {
   stage: string;
   status: string;
   flowRunId?: string;
+  /** AEP's reason when the stage failed, if it gave one (undocumented; read from the usual fields). */
+  failureReason?: string;
 }
 
 export interface AudienceRun {
@@ -73,6 +75,8 @@ export interface AudienceRun {
   /** Epoch seconds. */
   createdAt?: number;
   details: RunStage[];
+  /** AEP's reason when the run failed, if it gave one. */
+  failureReason?: string;
 }
 
 export interface StartRunInput {
