@@ -1,6 +1,6 @@
 // `aep-audience validate`: the same engine as ValidateFile, on a local file, writing nothing (a dry run).
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { BUILT_IN_IDENTITY_HEADERS } from '../functions/validate-file/engine/identities.ts';
+import { identityTable } from '../functions/validate-file/engine/identities.ts';
 import { type ValidationIssue, validateCsv } from '../functions/validate-file/engine/validate-csv.ts';
 import { type Manifest, ManifestError, parseManifest } from '../functions/validate-file/manifest.ts';
 import { PROJECT_ROOT } from './runner/template.ts';
@@ -40,7 +40,7 @@ export async function validateLocalFile(file: string, manifestPath?: string): Pr
   const defaults = pipelineDefaults();
   const result = await validateCsv(createReadStream(file), {
     manifest,
-    identityHeaders: { ...BUILT_IN_IDENTITY_HEADERS, ...defaults.identityNamespaces },
+    identityHeaders: identityTable(defaults.identityNamespaces),
     maxFileSizeBytes: defaults.maxFileSizeBytes,
     sizeBytes: statSync(file).size,
   });

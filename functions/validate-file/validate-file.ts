@@ -1,7 +1,7 @@
 // ValidateFile: streams the CSV from S3 through the engine, streams the canonical copy to the audience's
 // staging folder (multipart), writes validation.json and rejects.csv, and plans the audience.
-import { PassThrough } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PassThrough, Readable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../shared/log.ts';
 import {
@@ -14,7 +14,7 @@ import {
 } from '../shared/naming.ts';
 import { headObject, isNotFound, putJson } from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
-import { BUILT_IN_IDENTITY_HEADERS } from './engine/identities.ts';
+import { identityTable } from './engine/identities.ts';
 import { type EngineResult, validateCsv } from './engine/validate-csv.ts';
 import { type Manifest, ManifestError, manifestDestinations, parseManifest } from './manifest.ts';
 
@@ -66,6 +66,36 @@ async function loadManifest(deps: ValidateFileDeps, bucket: string, csvKey: stri
   }
 }
 
+/**
+ * An object written from a stream as the engine produces it (multipart above 5 MB, so memory stays bounded).
+ * `discard` aborts before the stream ends: nothing is written, and a started multipart upload is aborted.
+ */
+function streamedObject(s3: S3Client, bucket: string, key: string, header = '') {
+  const body = new PassThrough();
+  if (header) body.write(header);
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' },
+  });
+  const done = upload.done();
+  // Settled by keep/discard; until then a failed upload must not surface as an unhandled rejection.
+  done.catch(() => undefined);
+  return {
+    body,
+    async keep(): Promise<void> {
+      body.end();
+      await done;
+    },
+    async discard(): Promise<void> {
+      await upload.abort();
+      body.end();
+      await done.catch((error: unknown) => {
+        if (!(error instanceof Error && error.name === 'AbortError')) throw error;
+      });
+    },
+  };
+}
+
 function rejected(
   code: NonNullable<ValidationResult['failure']>['code'],
   message: string,
@@ -91,63 +121,60 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   const { bucket, key, versionId } = state.file;
   const reports = { validation: reportKey(executionName, 'validation.json') };
   const rejectsKey = reportKey(executionName, 'rejects.csv');
-
-  const loaded = await loadManifest(deps, bucket, key);
-  if (loaded.error) {
-    await putJson(deps.s3, bucket, reports.validation, { valid: false, file: key, failure: loaded.error });
-    return rejected(loaded.error.code, loaded.error.message, reports);
-  }
-  const manifest = loaded.manifest;
-  const head = await headObject(deps.s3, bucket, key, versionId);
-  if (!head) {
-    const message = `s3://${bucket}/${key} is no longer there; upload it again`;
+  const refuse = async (
+    code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID' | 'MANIFEST_MISSING',
+    message: string,
+  ) => {
     await putJson(deps.s3, bucket, reports.validation, {
       valid: false,
       file: key,
-      failure: { code: 'VALIDATION_FAILED', message },
+      failure: { code, message },
     });
-    return rejected('VALIDATION_FAILED', message, reports);
-  }
+    deps.logger.info('file refused', { code });
+    return rejected(code, message, reports);
+  };
+
+  const loaded = await loadManifest(deps, bucket, key);
+  if (loaded.error) return refuse(loaded.error.code, loaded.error.message);
+  const manifest = loaded.manifest;
+  const head = await headObject(deps.s3, bucket, key, versionId);
+  if (!head) return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
+  const sizeBytes = head.ContentLength ?? state.file.size;
+  // Over the limit the engine refuses from the size alone: the object is not even opened.
+  const tooLarge = sizeBytes > deps.config.maxFileSizeBytes;
 
   const audienceName = manifest?.name ?? audienceNameFromKey(key);
   const regKey = registryKey(audienceName);
   const prefix = stagingPrefix(regKey);
   const stagedKey = `${prefix}${executionName}.csv`;
 
-  const staged = new PassThrough();
-  const rejects = new PassThrough();
-  const stagedUpload = new Upload({
-    client: deps.s3,
-    params: { Bucket: bucket, Key: stagedKey, Body: staged, ContentType: 'text/csv; charset=utf-8' },
-  });
-  let rejectCount = 0;
-  rejects.on('data', () => {
-    rejectCount += 1;
-  });
-  const rejectsBody = new PassThrough();
-  rejectsBody.write('row,column,code,message\n');
-  rejects.pipe(rejectsBody);
-  const rejectsUpload = new Upload({
-    client: deps.s3,
-    params: { Bucket: bucket, Key: rejectsKey, Body: rejectsBody, ContentType: 'text/csv; charset=utf-8' },
-  });
-  const uploads = Promise.all([stagedUpload.done(), rejectsUpload.done()]);
-
-  const object = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-  const identityHeaders = { ...BUILT_IN_IDENTITY_HEADERS, ...deps.config.identityNamespaces };
-  const result = await validateCsv(object.Body as NodeJS.ReadableStream as import('node:stream').Readable, {
-    manifest,
-    identityHeaders,
-    maxFileSizeBytes: deps.config.maxFileSizeBytes,
-    sizeBytes: head.ContentLength,
-    staged,
-    rejects,
-  });
-  staged.end();
-  rejects.end();
-  await uploads;
-  if (rejectCount === 0) await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: rejectsKey }));
-  const allReports = rejectCount > 0 ? { ...reports, rejects: rejectsKey } : reports;
+  const staged = streamedObject(deps.s3, bucket, stagedKey);
+  const rejects = streamedObject(deps.s3, bucket, rejectsKey, 'row,column,code,message\n');
+  let result: EngineResult;
+  try {
+    const input = tooLarge
+      ? Readable.from([])
+      : ((await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })))
+          .Body as Readable);
+    result = await validateCsv(input, {
+      manifest,
+      identityHeaders: identityTable(deps.config.identityNamespaces),
+      maxFileSizeBytes: deps.config.maxFileSizeBytes,
+      sizeBytes,
+      staged: staged.body,
+      rejects: rejects.body,
+    });
+  } catch (error) {
+    await Promise.allSettled([staged.discard(), rejects.discard()]);
+    throw error;
+  }
+  // A refused file leaves nothing in staging; rejects.csv exists only when some row was rejected.
+  const hasRejects = result.invalidRows > 0;
+  await Promise.all([
+    result.valid ? staged.keep() : staged.discard(),
+    hasRejects ? rejects.keep() : rejects.discard(),
+  ]);
+  const allReports = hasRejects ? { ...reports, rejects: rejectsKey } : reports;
 
   await putJson(deps.s3, bucket, reports.validation, {
     valid: result.valid,
@@ -161,13 +188,14 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
     bytes: result.bytes,
     durationMs: result.durationMs,
     failure: result.failure,
+    fileErrors: result.fileErrors,
     errors: result.errors.slice(0, 100),
+    ...(hasRejects ? { rejects: rejectsKey } : {}),
   });
 
   if (!result.valid) {
-    // Nothing is staged for a refused file.
-    await deps.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: stagedKey }));
-    const where = rejectCount > 0 ? `; see ${rejectsKey}` : '';
+    const where = hasRejects ? `; see ${rejectsKey}` : '';
+    deps.logger.info('file refused', { code: result.failure?.code, invalidByCode: result.invalidByCode });
     return rejected(result.failure!.code, `${result.failure!.message}${where}`, allReports, result);
   }
 

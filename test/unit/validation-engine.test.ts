@@ -35,6 +35,26 @@ describe('validateCsv', () => {
     expect(staged).toContain('chloé@example.com,Chloé');
   });
 
+  it('reads a last row without a trailing newline and writes it with one', async () => {
+    const { result, staged } = await validate('no-trailing-newline.csv');
+    expect(result).toMatchObject({ valid: true, rows: 2, identities: { Email: 2 } });
+    expect(staged).toBe('email,name\nann@example.com,Ann\nbob@example.com,"Bob, Jr"\n');
+  });
+
+  it('reports every header problem as a file error and names them all in the failure', async () => {
+    const { result, staged } = await validate('header-problems.csv');
+    expect(result.fileErrors.map((e) => [e.code, e.row, e.column])).toEqual([
+      ['BLANK_COLUMN_NAME', 0, null],
+      ['DUPLICATE_COLUMN', 0, 'Email'],
+      ['DUPLICATE_COLUMN', 0, 'name'],
+    ]);
+    expect(result.failure?.message).toBe(
+      'BLANK_COLUMN_NAME: column 2 of the header has no name; also DUPLICATE_COLUMN',
+    );
+    expect(result.rows).toBe(0);
+    expect(staged).toBe('');
+  });
+
   it('takes exactly 41 columns and refuses 42 with TOO_MANY_COLUMNS', async () => {
     expect((await validate('41-columns.csv')).result.valid).toBe(true);
     const { result } = await validate('42-columns.csv');

@@ -18,6 +18,16 @@ export function normalizeHeader(header: string): string {
   return header.toLowerCase().replace(/[\s_-]+/g, '');
 }
 
+/**
+ * The detection table a run uses: the built-ins with the stack's table over them. The configured headers are
+ * normalized like file headers, so `crm_id` and `CRM ID` in the configuration both match.
+ */
+export function identityTable(configured: Readonly<Record<string, string>>): Record<string, string> {
+  const table: Record<string, string> = { ...BUILT_IN_IDENTITY_HEADERS };
+  for (const [header, namespace] of Object.entries(configured)) table[normalizeHeader(header)] = namespace;
+  return table;
+}
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ECID = /^\d{38}$/;
 const E164 = /^\+[1-9]\d{6,14}$/;

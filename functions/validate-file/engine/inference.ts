@@ -4,10 +4,48 @@ import type { AepFieldType } from '../../shared/aep/types.ts';
 
 const INTEGER = /^[+-]?(0|[1-9]\d*)$/;
 const DECIMAL = /^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
-const DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-const DATETIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-const INT32_MAX = 2 ** 31 - 1;
-const INT32_MIN = -(2 ** 31);
+const LEADING_ZERO = /^[+-]?0\d/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+type IntegerWidth = 'integer' | 'long' | undefined;
+
+/** `integer` within ±2^31, `long` within AEP's 64 bits, undefined for anything else (BigInt: no rounding). */
+function integerWidth(value: string): IntegerWidth {
+  if (!INTEGER.test(value)) return undefined;
+  const n = BigInt(value);
+  if (n >= INT32_MIN && n <= INT32_MAX) return 'integer';
+  if (n >= INT64_MIN && n <= INT64_MAX) return 'long';
+  return undefined;
+}
+
+/** A day that exists: Date.parse rolls `2026-02-30` over to March instead of refusing it. */
+function isRealDay(year: string, month: string, day: string): boolean {
+  const y = Number(year);
+  const m = Number(month);
+  const d = Number(day);
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+function isDate(value: string): boolean {
+  const match = DATE.exec(value);
+  return match !== null && isRealDay(match[1]!, match[2]!, match[3]!);
+}
+
+function isDatetimeWithZone(value: string): boolean {
+  const match = DATETIME_WITH_ZONE.exec(value);
+  return match !== null && isRealDay(match[1]!, match[2]!, match[3]!);
+}
+
+function isNumber(value: string): boolean {
+  return DECIMAL.test(value) && Number.isFinite(Number(value));
+}
 
 /** Candidates still possible for a column; each value can only remove some. */
 export class TypeObserver {
@@ -25,17 +63,13 @@ export class TypeObserver {
     this.seen = true;
     if (this.boolean && !/^(true|false)$/i.test(value)) this.boolean = false;
     if (this.integer) {
-      if (!INTEGER.test(value)) this.integer = false;
-      else {
-        const n = Number(value);
-        if (n > INT32_MAX || n < INT32_MIN) this.long = true;
-        if (!Number.isSafeInteger(n)) this.integer = false;
-      }
+      const width = integerWidth(value);
+      if (width === undefined) this.integer = false;
+      else if (width === 'long') this.long = true;
     }
-    if (this.number && (!DECIMAL.test(value) || /^[+-]?0\d/.test(value))) this.number = false;
-    if (this.date && (!DATE.test(value) || Number.isNaN(Date.parse(value)))) this.date = false;
-    if (this.datetime && (!DATETIME_WITH_ZONE.test(value) || Number.isNaN(Date.parse(value))))
-      this.datetime = false;
+    if (this.number && (!isNumber(value) || LEADING_ZERO.test(value))) this.number = false;
+    if (this.date && !isDate(value)) this.date = false;
+    if (this.datetime && !isDatetimeWithZone(value)) this.datetime = false;
   }
 
   result(): AepFieldType {
@@ -59,14 +93,14 @@ export function fitsType(type: AepFieldType, raw: string): boolean {
     case 'boolean':
       return /^(true|false)$/i.test(value);
     case 'integer':
-      return INTEGER.test(value) && Number(value) <= INT32_MAX && Number(value) >= INT32_MIN;
+      return integerWidth(value) === 'integer';
     case 'long':
-      return INTEGER.test(value) && Number.isSafeInteger(Number(value));
+      return integerWidth(value) !== undefined;
     case 'number':
-      return DECIMAL.test(value);
+      return isNumber(value);
     case 'date':
-      return DATE.test(value) && !Number.isNaN(Date.parse(value));
+      return isDate(value);
     case 'datetime':
-      return DATETIME_WITH_ZONE.test(value) && !Number.isNaN(Date.parse(value));
+      return isDatetimeWithZone(value);
   }
 }

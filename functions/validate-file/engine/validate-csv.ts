@@ -41,8 +41,10 @@ export interface EngineResult {
   invalidByCode: Record<string, number>;
   identities: Record<string, number>;
   fields: AudienceField[];
-  /** The first MAX_LISTED_ERRORS issues, file-level first; counts above are exact. */
+  /** The first MAX_LISTED_ERRORS issues in the order found (header problems first); counts above are exact. */
   errors: ValidationIssue[];
+  /** Every file-level issue (header, syntax, size, manifest): the reasons the file was stopped, if any. */
+  fileErrors: ValidationIssue[];
   /** A one-line summary when the file is refused. */
   failure?: { code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID'; message: string };
   bytes: number;
@@ -65,6 +67,7 @@ function write(stream: Writable | undefined, text: string): Promise<void> | unde
 export async function validateCsv(input: Readable, options: EngineOptions): Promise<EngineResult> {
   const started = Date.now();
   const errors: ValidationIssue[] = [];
+  const fileErrors: ValidationIssue[] = [];
   const invalidByCode: Record<string, number> = {};
   const identities: Record<string, number> = {};
   let bytes = 0;
@@ -86,6 +89,7 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
     column: string | null = null,
   ) => {
     fileError = true;
+    fileErrors.push({ row, column, code, message });
     issue({ row, column, code, message });
   };
   const finish = (): EngineResult => {
@@ -108,18 +112,20 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
         ...(options.manifest?.fieldLabels?.[c.name] ? { labels: options.manifest.fieldLabels[c.name] } : {}),
       })),
       errors,
+      fileErrors,
       bytes,
       durationMs: Date.now() - started,
     };
     if (!valid) {
-      const first = errors[0];
+      // A file-level problem is the reason the file stopped, even when row errors were listed before it.
+      const first = fileErrors[0] ?? errors[0];
       const codes = Object.entries(invalidByCode)
         .map(([code, n]) => `${code}: ${n}`)
         .join(', ');
       result.failure = {
         code: manifestError ? 'MANIFEST_INVALID' : 'VALIDATION_FAILED',
         message: fileError
-          ? `${first?.code}: ${first?.message}`
+          ? `${first?.code}: ${first?.message}${moreFileProblems(fileErrors)}`
           : `${invalidRows.toLocaleString('en-US')} of ${rows.toLocaleString('en-US')} rows are invalid (${codes}), more than the ${allowed}% allowed; first: ${first?.message}`,
       };
     }
@@ -214,6 +220,7 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   if (!nonWhitespace && !errors.some((e) => e.code === 'INVALID_ENCODING')) {
     // Only blanks: whatever the parser made of them, the file is empty.
     errors.length = 0;
+    fileErrors.length = 0;
     for (const code of Object.keys(invalidByCode)) delete invalidByCode[code];
     fileIssue('EMPTY_FILE', bytes === 0 ? 'the file is empty (0 bytes)' : 'the file holds only whitespace');
     return finish();
@@ -225,6 +232,12 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
     );
   }
   return finish();
+}
+
+/** `; also DUPLICATE_COLUMN, TOO_MANY_COLUMNS` when a file has more than one file-level problem. */
+function moreFileProblems(fileErrors: ValidationIssue[]): string {
+  const others = [...new Set(fileErrors.slice(1).map((e) => e.code))];
+  return others.length > 0 ? `; also ${others.join(', ')}` : '';
 }
 
 function checkHeader(
