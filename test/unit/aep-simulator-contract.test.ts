@@ -7,6 +7,7 @@ import {
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
 } from '../../local/aep-simulator/index.ts';
+import { callSimulator, platformHeaders } from './support/simulator-http.ts';
 
 const [STREAMING, BATCH] = SIMULATOR_DEFAULT_FLOWS.map((f) => f.id) as [string, string];
 let sim: AepSimulator;
@@ -27,28 +28,10 @@ async function newToken(target = sim): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    authorization: `Bearer ${token}`,
-    'x-api-key': CREDS.clientId,
-    'x-gw-ims-org-id': CREDS.orgId,
-    'x-sandbox-name': CREDS.sandboxName,
-    'content-type': 'application/json',
-    ...extra,
-  };
-}
+const headers = (extra: Record<string, string> = {}) => platformHeaders(token, extra);
 
-async function call(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
-  const res = await fetch(`${sim.url}${path}`, {
-    method,
-    headers: headers(extra),
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the tests read loose JSON bodies of many shapes
-  const json = (text ? JSON.parse(text) : undefined) as any;
-  return { status: res.status, headers: res.headers, body: json };
-}
+const call = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
+  callSimulator(sim.url, token, method, path, body, extra);
 
 const createBody = (name: string) => ({
   name,

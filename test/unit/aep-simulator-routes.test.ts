@@ -7,6 +7,7 @@ import {
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
 } from '../../local/aep-simulator/index.ts';
+import { callSimulator, platformHeaders } from './support/simulator-http.ts';
 
 const [STREAMING, BATCH] = SIMULATOR_DEFAULT_FLOWS.map((f) => f.id) as [string, string];
 const AIS = '/data/core/ais/external-audience';
@@ -15,27 +16,10 @@ let sim: AepSimulator;
 let token: string;
 let audienceId: string;
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    authorization: `Bearer ${token}`,
-    'x-api-key': CREDS.clientId,
-    'x-gw-ims-org-id': CREDS.orgId,
-    'x-sandbox-name': CREDS.sandboxName,
-    'content-type': 'application/json',
-    ...extra,
-  };
-}
+const headers = (extra: Record<string, string> = {}) => platformHeaders(token, extra);
 
-async function call(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
-  const res = await fetch(`${sim.url}${path}`, {
-    method,
-    headers: headers(extra),
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the tests read loose JSON bodies of many shapes
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as any };
-}
+const call = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
+  callSimulator(sim.url, token, method, path, body, extra);
 
 const addSelector = (value: Record<string, unknown>) => [
   {

@@ -10,6 +10,7 @@ import {
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
 } from '../../local/aep-simulator/index.ts';
+import { platformHeaders } from './support/simulator-http.ts';
 
 let sim: AepSimulator;
 let token: string;
@@ -28,16 +29,7 @@ async function getToken(overrides: Record<string, string> = {}): Promise<Respons
   });
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    authorization: `Bearer ${token}`,
-    'x-api-key': CREDS.clientId,
-    'x-gw-ims-org-id': CREDS.orgId,
-    'x-sandbox-name': CREDS.sandboxName,
-    'content-type': 'application/json',
-    ...extra,
-  };
-}
+const headers = (extra: Record<string, string> = {}) => platformHeaders(token, extra);
 
 const createBody = (name: string, patch: Record<string, unknown> = {}) => ({
   name,
