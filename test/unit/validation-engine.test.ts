@@ -73,6 +73,8 @@ describe('validateCsv', () => {
     ['unterminated-quote.csv', 'CSV_SYNTAX'],
     ['no-identity.csv', 'NO_IDENTITY_COLUMN'],
     ['latin1.csv', 'INVALID_ENCODING'],
+    ['stray-quote.csv', 'CSV_SYNTAX'],
+    ['binary.csv', 'CSV_SYNTAX'],
   ])('%s → %s', async (file, code) => {
     const { result } = await validate(file);
     expect(result.valid).toBe(false);
@@ -167,5 +169,20 @@ describe('parseManifest', () => {
       readFileSync(path.resolve(import.meta.dirname, '../../samples/customers.manifest.json'), 'utf8'),
     );
     expect(manifest.destinations).toHaveLength(2);
+  });
+});
+
+describe('validateCsv, privacy and manifest scope', () => {
+  it('quotes no cell value in a CSV_SYNTAX message', async () => {
+    const { result } = await validate('stray-quote.csv');
+    expect(result.errors[0]?.code).toBe('CSV_SYNTAX');
+    expect(JSON.stringify(result)).not.toContain('secret');
+  });
+
+  it('a manifest naming one identity column still detects the others from their headers', async () => {
+    const manifest = parseManifest(JSON.stringify({ identities: { crm_id: 'CRMID' } }));
+    const { result } = await validate('../workflow/customers-small.csv', { manifest });
+    expect(result.fields[0]).toMatchObject({ name: 'email', identityNs: 'Email' });
+    expect(result.identities).toEqual({ Email: 40, CRMID: 40 });
   });
 });

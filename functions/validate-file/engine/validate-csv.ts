@@ -163,7 +163,19 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
           throw Object.assign(new Error('the file is not valid UTF-8 text'), { code: 'INVALID_ENCODING' });
         }
         if (!nonWhitespace && /\S/.test(buffer.toString('latin1'))) nonWhitespace = true;
-        if (!parser.write(buffer)) await new Promise((resolve) => parser.once('drain', resolve));
+        if (buffer.includes(0)) {
+          throw Object.assign(new Error('the file holds binary content (NUL bytes), not CSV text'), {
+            code: 'BINARY',
+          });
+        }
+        if (!parser.write(buffer)) {
+          // A parse error destroys the parser: then no 'drain' comes, and reading stops.
+          await new Promise((resolve) => {
+            parser.once('drain', resolve);
+            parser.once('close', resolve);
+          });
+        }
+        if (parser.destroyed) return;
       }
       decoder.decode();
       parser.end();
@@ -209,10 +221,11 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   } catch (error) {
     const e = error as { code?: string; message: string; lines?: number };
     if (e.code === 'INVALID_ENCODING') fileIssue('INVALID_ENCODING', e.message);
+    else if (e.code === 'BINARY') fileIssue('CSV_SYNTAX', e.message);
     else
       fileIssue(
         'CSV_SYNTAX',
-        `the CSV cannot be read near line ${e.lines ?? '?'}: ${e.message.replace(/\s+/g, ' ')}`,
+        `the CSV cannot be read near line ${e.lines ?? '?'}: ${parserProblem(e.message)}`,
       );
   }
   input.destroy();
@@ -284,8 +297,8 @@ function checkHeader(
   }
   const columns: Column[] = names.map((name) => {
     const identityNs =
-      manifest?.identities?.[name] ??
-      (manifest?.identities ? undefined : options.identityHeaders[normalizeHeader(name)]);
+      // The manifest overrides detection only for the columns it names (DESIGN §3).
+      manifest?.identities?.[name] ?? options.identityHeaders[normalizeHeader(name)];
     const declared = manifest?.fields?.[name];
     return {
       name,
@@ -335,7 +348,7 @@ function checkRow(record: string[], row: number, columns: Column[]): ValidationI
         row,
         column: column.name,
         code: 'TYPE_MISMATCH',
-        message: `row ${row}, column "${column.name}": "${maskValue(value)}" is not a ${column.declared}`,
+        message: `row ${row}, column "${column.name}": "${maskValue(value)}" is not ${/^[aeiou]/.test(column.declared) ? 'an' : 'a'} ${column.declared}`,
       });
     }
   });
@@ -343,4 +356,12 @@ function checkRow(record: string[], row: number, columns: Column[]): ValidationI
     issues.push({ row, column: null, code: 'MISSING_IDENTITY', message: `row ${row} has no identity value` });
   }
   return issues;
+}
+
+/** csv-parse's message without the cell value it sometimes quotes (`value is "…"`): reports hold no raw data. */
+function parserProblem(message: string): string {
+  return message
+    .replace(/\s+/g, ' ')
+    .replace(/[,:]?\s*(got|value is|found)\s+"[^"]*"/gi, '')
+    .replace(/"[^"]{2,}"/g, '"***"');
 }
