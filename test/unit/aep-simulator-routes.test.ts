@@ -7,7 +7,7 @@ import {
   SIMULATOR_DEFAULT_FLOWS,
   startAepSimulator,
 } from '../../local/aep-simulator/index.ts';
-import { callSimulator, platformHeaders } from './support/simulator-http.ts';
+import { callSimulator } from './support/simulator-http.ts';
 
 const [STREAMING, BATCH] = SIMULATOR_DEFAULT_FLOWS.map((f) => f.id) as [string, string];
 const AIS = '/data/core/ais/external-audience';
@@ -15,8 +15,6 @@ const FLOWS = '/data/foundation/flowservice/flows';
 let sim: AepSimulator;
 let token: string;
 let audienceId: string;
-
-const headers = (extra: Record<string, string> = {}) => platformHeaders(token, extra);
 
 const call = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
   callSimulator(sim.url, token, method, path, body, extra);
