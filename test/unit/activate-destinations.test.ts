@@ -2,10 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { activateDestinations } from '../../functions/activate-destinations/activate-destinations.ts';
 import { AepRequestError, AepUnavailableError } from '../../functions/shared/aep/errors.ts';
-import { PipelineError } from '../../functions/shared/pipeline-errors.ts';
 import type { Registry } from '../../functions/shared/registry.ts';
 import type { AudienceState, Destination } from '../../functions/shared/state.ts';
-import { taskDeps, taskEvent } from './support/aep-tasks.ts';
+import { rejection, taskDeps, taskEvent } from './support/aep-tasks.ts';
 import { FakeAep } from './support/fake-aep.ts';
 
 const audience: AudienceState = {
@@ -30,15 +29,6 @@ const noRegistry = {} as Registry;
 
 function event(destinations: Destination[]) {
   return taskEvent({ name: 'teamA/churn', execution: 'exec-1', destinations, state: { audience } });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PipelineError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PipelineError);
-  return error as PipelineError;
 }
 
 describe('activate-destinations', () => {

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkAudience } from '../../functions/check-audience/check-audience.ts';
 import { createAudience } from '../../functions/create-audience/create-audience.ts';
 import { AepRequestError, AepUnavailableError } from '../../functions/shared/aep/errors.ts';
-import { PipelineError } from '../../functions/shared/pipeline-errors.ts';
 import type { AudienceState } from '../../functions/shared/state.ts';
 import {
+  rejection,
   startTestRegistry,
   type TestRegistry,
   taskDeps,
@@ -28,15 +28,6 @@ afterAll(async () => {
 beforeEach(() => {
   aep = new FakeAep();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<PipelineError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PipelineError);
-  return error as PipelineError;
-}
 
 /** CreateAudience then CheckAudience until READY, as the state machine would. */
 async function createAndWait(name: string, execution: string): Promise<AudienceState> {

@@ -4,10 +4,10 @@ import { checkAudience } from '../../functions/check-audience/check-audience.ts'
 import { checkIngestion } from '../../functions/check-ingestion/check-ingestion.ts';
 import { createAudience } from '../../functions/create-audience/create-audience.ts';
 import { AepUnavailableError } from '../../functions/shared/aep/errors.ts';
-import { PipelineError } from '../../functions/shared/pipeline-errors.ts';
 import type { AudienceState, IngestionState } from '../../functions/shared/state.ts';
 import { startIngestion } from '../../functions/start-ingestion/start-ingestion.ts';
 import {
+  rejection,
   startTestRegistry,
   type TestRegistry,
   taskDeps,
@@ -32,15 +32,6 @@ beforeEach(() => {
   aep = new FakeAep();
   aep.checksBeforeDone = 0;
 });
-
-async function rejection(promise: Promise<unknown>): Promise<PipelineError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PipelineError);
-  return error as PipelineError;
-}
 
 /** An audience created through the tasks, its operation finishing at the first check whatever the test set. */
 async function readyAudience(name: string): Promise<AudienceState> {

@@ -1,7 +1,9 @@
 // Fixtures for the AEP-side task tests: a registry on in-memory dynalite, task events, and task dependencies.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
 import type { AepTaskDeps } from '../../../functions/shared/aep-context.ts';
+import { PipelineError } from '../../../functions/shared/pipeline-errors.ts';
 import { MAX_RUNS_PER_AUDIENCE, Registry } from '../../../functions/shared/registry.ts';
 import type { Destination, PipelineState, TaskEvent } from '../../../functions/shared/state.ts';
 import { ensureRegistryTable, startDynalite } from '../../../local/dynamo.ts';
@@ -95,4 +97,14 @@ export function taskEvent(options: EventOptions): TaskEvent {
       ...options.state,
     },
   };
+}
+
+/** The PipelineError a task's promise rejects with; fails the test when it resolves or rejects otherwise. */
+export async function rejection(promise: Promise<unknown>): Promise<PipelineError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PipelineError);
+  return error as PipelineError;
 }
