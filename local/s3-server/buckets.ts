@@ -127,14 +127,22 @@ function decodeToken(token: string): ContinuationToken {
   throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
 }
 
+/** What every listing reads first: the bucket must exist; prefix, delimiter, page size and key encoding. */
+async function listRequest(ctx: S3Context) {
+  await ctx.store.assertBucket(ctx.bucket);
+  const encoder = encodingOf(ctx);
+  return {
+    encoder,
+    encode: encoder ?? ((value: string) => value),
+    prefix: ctx.query.get('prefix') ?? '',
+    delimiter: ctx.query.get('delimiter') ?? '',
+    maxKeys: maxKeysOf(ctx),
+  };
+}
+
 export async function listObjectsV2(ctx: S3Context): Promise<void> {
   const { store, bucket, query } = ctx;
-  await store.assertBucket(bucket);
-  const encoder = encodingOf(ctx);
-  const encode = encoder ?? ((value: string) => value);
-  const prefix = query.get('prefix') ?? '';
-  const delimiter = query.get('delimiter') ?? '';
-  const maxKeys = maxKeysOf(ctx);
+  const { encoder, encode, prefix, delimiter, maxKeys } = await listRequest(ctx);
   const startAfter = query.get('start-after') ?? undefined;
   const token = query.get('continuation-token') ?? undefined;
   const resume = token !== undefined ? decodeToken(token) : undefined;
@@ -171,12 +179,7 @@ export async function listObjectsV2(ctx: S3Context): Promise<void> {
 
 export async function listObjectsV1(ctx: S3Context): Promise<void> {
   const { store, bucket, query } = ctx;
-  await store.assertBucket(bucket);
-  const encoder = encodingOf(ctx);
-  const encode = encoder ?? ((value: string) => value);
-  const prefix = query.get('prefix') ?? '';
-  const delimiter = query.get('delimiter') ?? '';
-  const maxKeys = maxKeysOf(ctx);
+  const { encoder, encode, prefix, delimiter, maxKeys } = await listRequest(ctx);
   const marker = query.get('marker') ?? '';
   const page = listPage(await store.listKeys(bucket), {
     prefix,
@@ -207,12 +210,7 @@ export async function listObjectsV1(ctx: S3Context): Promise<void> {
 /** ListObjectVersions over the current versions only (older versions are not kept). */
 export async function listObjectVersions(ctx: S3Context): Promise<void> {
   const { store, bucket, query } = ctx;
-  await store.assertBucket(bucket);
-  const encoder = encodingOf(ctx);
-  const encode = encoder ?? ((value: string) => value);
-  const prefix = query.get('prefix') ?? '';
-  const delimiter = query.get('delimiter') ?? '';
-  const maxKeys = maxKeysOf(ctx);
+  const { encoder, encode, prefix, delimiter, maxKeys } = await listRequest(ctx);
   const keyMarker = query.get('key-marker') ?? '';
   const page = listPage(await store.listKeys(bucket), {
     prefix,
