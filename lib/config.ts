@@ -48,6 +48,10 @@ export const pipelineConfigSchema = z
     processedRetentionDays: days.default(30),
     failedRetentionDays: days.default(90),
     noncurrentVersionRetentionDays: days.default(7),
+    /** Ingestion runs the pipeline starts per sandbox and UTC day; AEP's guardrail is 100. */
+    dailyRunBudget: z.number().int().min(1).max(100).default(100),
+    /** When the day's budget is spent: wait for the next UTC day, or fail with AEP_DAILY_RUN_LIMIT. */
+    onDailyRunLimit: z.enum(['wait', 'fail']).default('wait'),
     logRetentionDays: z
       .number()
       .int()

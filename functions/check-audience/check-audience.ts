@@ -1,11 +1,31 @@
 // CheckAudience: poll AEP's creation operation until the audience exists, failed, or the poll budget is spent.
+
+import { refresh } from '../create-audience/create-audience.ts';
 import { type AepTaskDeps, requirePart } from '../shared/aep-context.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { nextPoll, OPERATION_POLL_LIMIT } from '../shared/polling.ts';
-import type { AudienceState, TaskEvent } from '../shared/state.ts';
+import type { AudiencePlan, AudienceState, TaskEvent } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
 const TASK = 'CheckAudience';
+
+/** Another execution creates this audience (CreateAudience found its claim): refresh it once it is READY. */
+async function watchOtherCreation(
+  event: TaskEvent,
+  audience: AudienceState,
+  plan: AudiencePlan,
+  deps: AepTaskDeps,
+): Promise<AudienceState> {
+  const item = await deps.registry.get(plan.registryKey);
+  if (!item) {
+    throw new PipelineError(
+      'AEP_OPERATION_FAILED',
+      `Another file's creation of audience "${audience.name}" failed (see that execution); upload this file again`,
+    );
+  }
+  if (item.status === 'READY') return refresh(item, event.executionName, deps);
+  return { ...audience, poll: nextPoll(audience.poll, OPERATION_POLL_LIMIT, `audience "${audience.name}"`) };
+}
 
 export async function checkAudience(
   event: TaskEvent,
@@ -15,7 +35,8 @@ export async function checkAudience(
   const audience = requirePart(event.state.audience, '$.audience', TASK);
   if (audience.status === 'READY') return audience;
   const plan = requirePart(event.state.validation?.audience, '$.validation.audience', TASK);
-  const operationId = requirePart(audience.operationId, '$.audience.operationId', TASK);
+  if (audience.operationId === undefined) return watchOtherCreation(event, audience, plan, deps);
+  const operationId = audience.operationId;
 
   const operation = await deps.aep.getOperation(operationId);
   if (operation.status === 'SUCCESS') {

@@ -1,6 +1,7 @@
 // CheckIngestion: poll the ingestion run until AEP reports it done, failed, or the poll budget is spent.
 import type { AudienceRun } from '../shared/aep/types.ts';
 import { type AepTaskDeps, requirePart } from '../shared/aep-context.ts';
+import { AUDIENCE_LOCK_TTL_SECONDS } from '../shared/coordination.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { nextPoll, RUN_POLL_LIMIT } from '../shared/polling.ts';
 import type { IngestionState, TaskEvent } from '../shared/state.ts';
@@ -20,7 +21,19 @@ export async function checkIngestion(event: TaskEvent, deps: AepTaskDeps): Promi
   const audience = requirePart(event.state.audience, '$.audience', TASK);
   const audienceId = requirePart(audience.audienceId, '$.audience.audienceId', TASK);
 
-  const run = await deps.aep.getRun(audienceId, ingestion.runId);
+  const runId = requirePart(ingestion.runId, '$.ingestion.runId', TASK);
+  const registryKey = requirePart(
+    event.state.validation?.audience?.registryKey,
+    '$.validation.audience.registryKey',
+    TASK,
+  );
+  const lock = ['audience', registryKey, event.executionName] as const;
+
+  const run = await deps.aep.getRun(audienceId, runId);
+  if (run.status === 'SUCCESS' || run.status === 'FAILED') {
+    // The run is over: the next file of this audience may start its own.
+    await deps.coordination.release(...lock);
+  }
   if (run.status === 'SUCCESS') {
     return {
       ...ingestion,
@@ -29,6 +42,8 @@ export async function checkIngestion(event: TaskEvent, deps: AepTaskDeps): Promi
     };
   }
   if (run.status === 'FAILED') throw new PipelineError('AEP_RUN_FAILED', failureMessage(run, audience.name));
+  // Still running: keep the audience's lock ours while we poll (it expires only if we stop).
+  await deps.coordination.renew(...lock, AUDIENCE_LOCK_TTL_SECONDS);
   return {
     ...ingestion,
     poll: nextPoll(ingestion.poll, RUN_POLL_LIMIT, `the ingestion run of audience "${audience.name}"`),

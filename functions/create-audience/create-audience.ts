@@ -22,8 +22,16 @@ function busy(plan: AudiencePlan, item: RegistryItem): PipelineError {
   );
 }
 
+/**
+ * Another execution is creating this audience: wait for it in WaitForAudience. CREATING without an operation id
+ * tells CheckAudience to watch the registry rather than an AEP operation; the file then refreshes the audience.
+ */
+function waitForOtherCreation(plan: AudiencePlan): AudienceState {
+  return { status: 'CREATING', name: plan.name, refreshed: true, poll: firstPoll() };
+}
+
 /** A refresh of a READY audience: it must have a run left, unless this execution already holds one. */
-function refresh(item: RegistryItem, execution: string, deps: AepTaskDeps): AudienceState {
+export function refresh(item: RegistryItem, execution: string, deps: AepTaskDeps): AudienceState {
   if (!item.audienceId) {
     throw new PipelineError(
       'CONFIG_INVALID',
@@ -144,7 +152,12 @@ export async function createAudience(
     });
     return refresh(claim, execution, deps);
   }
-  if (claim.createdByExecution !== execution) throw busy(plan, claim);
+  if (claim.createdByExecution !== execution) {
+    context?.logger.info('waiting for another file to create the audience', {
+      creator: claim.createdByExecution,
+    });
+    return waitForOtherCreation(plan);
+  }
   // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
   if (claim.operationId) {
     return {

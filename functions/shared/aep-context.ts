@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { AepApi } from './aep/api.ts';
 import { AepClient } from './aep/client.ts';
 import type { AepCredentials } from './aep/types.ts';
+import type { Coordination } from './coordination.ts';
 import type { Logger } from './log.ts';
 import { PipelineError } from './pipeline-errors.ts';
 import { MAX_RUNS_PER_AUDIENCE, type Registry, registryFromEnvironment } from './registry.ts';
@@ -13,12 +14,18 @@ export interface AepTaskConfig {
   /** For messages an operator reads ("dataflow … was not found in sandbox …"). */
   sandboxName: string;
   maxRunsPerAudience: number;
+  /** Ingestion runs this pipeline starts per sandbox and UTC day (AEP refuses the 101st). */
+  dailyRunBudget: number;
+  /** When the day's budget is spent: wait for the next UTC day, or fail with AEP_DAILY_RUN_LIMIT. */
+  onDailyRunLimit: 'wait' | 'fail';
 }
 
 /** What every AEP-side task's logic takes; unit tests pass a fake `aep` and a registry on dynalite. */
 export interface AepTaskDeps {
   aep: AepApi;
   registry: Registry;
+  /** Locks and the daily run budget, in the registry's table. */
+  coordination: Coordination;
   /** Milliseconds. */
   now: () => number;
   config: AepTaskConfig;
@@ -26,6 +33,7 @@ export interface AepTaskDeps {
 
 let cachedClient: { fingerprint: string; client: AepClient } | undefined;
 let cachedRegistry: Registry | undefined;
+let cachedCoordination: Coordination | undefined;
 /** The invocation's logger: the client outlives invocations, its call log must follow the current one. */
 let currentLogger: Logger | undefined;
 
@@ -41,6 +49,20 @@ function optionalPositiveInt(name: string): number | undefined {
     throw new PipelineError('CONFIG_INVALID', `Environment variable ${name} must be a positive integer`);
   }
   return value;
+}
+
+/** AEP's guardrail: 100 ingestion runs per sandbox and UTC day (aep-api.md §6). */
+export const DEFAULT_DAILY_RUN_BUDGET = 100;
+
+function onDailyRunLimitFromEnv(): 'wait' | 'fail' {
+  const raw = process.env.ON_DAILY_RUN_LIMIT?.trim() || 'wait';
+  if (raw !== 'wait' && raw !== 'fail') {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      'Environment variable ON_DAILY_RUN_LIMIT must be "wait" or "fail"',
+    );
+  }
+  return raw;
 }
 
 async function clientFor(credentials: AepCredentials, logger: Logger): Promise<AepClient> {
@@ -76,11 +98,18 @@ export async function aepTaskDeps(logger: Logger): Promise<AepTaskDeps> {
   const credentials = await loadAepCredentials();
   const aep = await clientFor(credentials, logger);
   cachedRegistry ??= registryFromEnvironment();
+  cachedCoordination ??= cachedRegistry.coordination();
   return {
     aep,
     registry: cachedRegistry,
+    coordination: cachedCoordination,
     now: Date.now,
-    config: { sandboxName: credentials.sandboxName, maxRunsPerAudience: MAX_RUNS_PER_AUDIENCE },
+    config: {
+      sandboxName: credentials.sandboxName,
+      maxRunsPerAudience: MAX_RUNS_PER_AUDIENCE,
+      dailyRunBudget: optionalPositiveInt('DAILY_RUN_BUDGET') ?? DEFAULT_DAILY_RUN_BUDGET,
+      onDailyRunLimit: onDailyRunLimitFromEnv(),
+    },
   };
 }
 

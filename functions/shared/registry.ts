@@ -9,6 +9,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { Coordination } from './coordination.ts';
 import { PipelineError } from './pipeline-errors.ts';
 import type { AudiencePlan } from './state.ts';
 
@@ -73,6 +74,11 @@ export class Registry {
     this.client = options.client;
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Locks and run budgets, kept in the same table (coordination.ts). */
+  coordination(): Coordination {
+    return new Coordination({ client: this.client, tableName: this.tableName, now: this.now });
   }
 
   static key(registryKey: string): string {

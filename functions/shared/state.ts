@@ -115,8 +115,12 @@ export const audienceStateSchema = z.object({
 export type AudienceState = z.infer<typeof audienceStateSchema>;
 
 export const ingestionStateSchema = z.object({
-  status: z.enum(['PROCESSING', 'SUCCESS']),
-  runId: z.string(),
+  /** WAITING: no run started yet; the audience's other run or the day's run budget is waited for. */
+  status: z.enum(['WAITING', 'PROCESSING', 'SUCCESS']),
+  /** Present once a run started (PROCESSING, SUCCESS). */
+  runId: z.string().optional(),
+  /** WAITING only: what is waited for, for the console. */
+  waitingFor: z.string().optional(),
   dataFilterStartTime: z.number().int(),
   dataFilterEndTime: z.number().int(),
   poll: pollSchema,

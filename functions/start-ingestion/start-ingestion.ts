@@ -1,12 +1,20 @@
 // StartIngestion: start one AEP ingestion run that selects this execution's staged copy by its LastModified.
 // Idempotent per execution: a retry or redrive finds its reservation and run instead of starting another.
+// Guardrails first (DESIGN §1, README "Concurrency and AEP guardrails"): the audience's lock (one run at a
+// time), its run count (10 per audience) and the day's run budget (100 per sandbox). A busy lock or a spent
+// budget returns WAITING, and the state machine waits in WaitForRunSlot before asking again.
+import { AepError, AepRunInProgressError } from '../shared/aep/errors.ts';
 import type { AudienceRun } from '../shared/aep/types.ts';
 import { type AepTaskDeps, audienceRunLimitError, requirePart } from '../shared/aep-context.ts';
-import { firstPoll } from '../shared/polling.ts';
+import { AUDIENCE_LOCK_TTL_SECONDS, secondsToNextUtcDay } from '../shared/coordination.ts';
+import { PipelineError } from '../shared/pipeline-errors.ts';
+import { FIRST_WAIT_SECONDS, firstPoll, MAX_WAIT_SECONDS } from '../shared/polling.ts';
 import type { IngestionState, TaskEvent } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
 const TASK = 'StartIngestion';
+/** AEP's day may roll over a little after ours: start a minute into the new UTC day. */
+const NEW_DAY_MARGIN_SECONDS = 60;
 
 export async function startIngestion(
   event: TaskEvent,
@@ -19,6 +27,7 @@ export async function startIngestion(
   const audience = requirePart(event.state.audience, '$.audience', TASK);
   const audienceId = requirePart(audience.audienceId, '$.audience.audienceId', TASK);
   const execution = event.executionName;
+  const { coordination, config } = deps;
   // One second either side of the staged copy's LastModified: this execution's file and no other.
   const window = { dataFilterStartTime: staged.lastModified - 1, dataFilterEndTime: staged.lastModified + 1 };
   const started = (run: Pick<AudienceRun, 'runId' | 'status'>): IngestionState => ({
@@ -27,14 +36,31 @@ export async function startIngestion(
     ...window,
     poll: firstPoll(),
   });
+  const previous = event.state.ingestion;
+  const waiting = (waitingFor: string, waitSeconds?: number): IngestionState => {
+    // Lock waits grow like polls (15 s doubling to 5 min); the budget wait is until the next UTC day.
+    const attempt = previous?.status === 'WAITING' ? previous.poll.attempt + 1 : 0;
+    const grown = Math.min(FIRST_WAIT_SECONDS * 2 ** Math.min(attempt, 10), MAX_WAIT_SECONDS);
+    context?.logger.info('waiting for a run slot', { waitingFor });
+    return {
+      status: 'WAITING',
+      waitingFor,
+      ...window,
+      poll: { attempt, waitSeconds: waitSeconds ?? grown },
+    };
+  };
+  const releaseLock = () => coordination.release('audience', plan.registryKey, execution);
 
-  const reservation = await deps.registry.reserveRun(
-    plan.registryKey,
-    execution,
-    deps.config.maxRunsPerAudience,
-  );
-  if (reservation === 'LIMIT_REACHED')
-    throw audienceRunLimitError(audience.name, deps.config.maxRunsPerAudience);
+  const lock = await coordination.acquire('audience', plan.registryKey, execution, AUDIENCE_LOCK_TTL_SECONDS);
+  if (!lock.acquired) {
+    return waiting(`the run of another file (execution ${lock.holder}) on audience "${audience.name}"`);
+  }
+
+  const reservation = await deps.registry.reserveRun(plan.registryKey, execution, config.maxRunsPerAudience);
+  if (reservation === 'LIMIT_REACHED') {
+    await releaseLock();
+    throw audienceRunLimitError(audience.name, config.maxRunsPerAudience);
+  }
   if (reservation === 'ALREADY_RESERVED') {
     const recorded = (await deps.registry.get(plan.registryKey))?.runs[execution]?.runId;
     if (recorded) {
@@ -53,7 +79,33 @@ export async function startIngestion(
       return started(adopted);
     }
   }
-  const run = await deps.aep.startRun(audienceId, window);
+
+  const budget = await coordination.takeRun(config.sandboxName, execution, config.dailyRunBudget);
+  if (budget === 'SPENT') {
+    await releaseLock();
+    if (config.onDailyRunLimit === 'fail') {
+      throw new PipelineError(
+        'AEP_DAILY_RUN_LIMIT',
+        `The daily budget of ${config.dailyRunBudget} ingestion runs in sandbox "${config.sandboxName}" is spent; ` +
+          'upload the file again after 00:00 UTC (or set onDailyRunLimit to "wait")',
+      );
+    }
+    return waiting(
+      `the next UTC day: today's budget of ${config.dailyRunBudget} ingestion runs is spent`,
+      secondsToNextUtcDay(deps.now()) + NEW_DAY_MARGIN_SECONDS,
+    );
+  }
+
+  let run: AudienceRun;
+  try {
+    run = await deps.aep.startRun(audienceId, window);
+  } catch (error) {
+    // A run started outside this pipeline: wait for it like for one of ours.
+    if (error instanceof AepRunInProgressError) return waiting(`a run of audience "${audience.name}" in AEP`);
+    // A refused request started nothing: the audience is free for the next file.
+    if (error instanceof AepError && !error.retryable) await releaseLock();
+    throw error;
+  }
   await deps.registry.recordRun(plan.registryKey, execution, run.runId);
   return started(run);
 }

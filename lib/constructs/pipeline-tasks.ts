@@ -103,6 +103,8 @@ export class PipelineTasks extends Construct {
           ...base.environment,
           AEP_SECRET_ARN: props.credentials.secretArn,
           REGISTRY_TABLE_NAME: props.registry.tableName,
+          DAILY_RUN_BUDGET: String(config.dailyRunBudget),
+          ON_DAILY_RUN_LIMIT: config.onDailyRunLimit,
         },
       });
       props.credentials.grantRead(task.function);

@@ -118,9 +118,15 @@ export class Workflow extends Construct {
     const waitForIngestion = new sfn.Wait(this, 'WaitForIngestion', {
       time: sfn.WaitTime.secondsPath('$.ingestion.poll.waitSeconds'),
     });
+    // The audience's other run, or the day's run budget (README "Concurrency and AEP guardrails").
+    const waitForRunSlot = new sfn.Wait(this, 'WaitForRunSlot', {
+      time: sfn.WaitTime.secondsPath('$.ingestion.poll.waitSeconds'),
+    });
     const ingestionDone = new sfn.Choice(this, 'IngestionDone?')
       .when(sfn.Condition.stringEquals('$.ingestion.status', 'SUCCESS'), activateDestinations)
+      .when(sfn.Condition.stringEquals('$.ingestion.status', 'WAITING'), waitForRunSlot)
       .otherwise(waitForIngestion);
+    waitForRunSlot.next(startIngestion);
     waitForIngestion.next(checkIngestion).next(ingestionDone);
     startIngestion.next(ingestionDone);
     activateDestinations.next(archiveFile).next(succeeded);
@@ -138,7 +144,8 @@ export class Workflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(validateFile.next(rejected)),
       comment:
         'One execution per uploaded CSV: validate, create or refresh the AEP audience, ingest, activate',
-      timeout: Duration.hours(24),
+      // A file may wait for the next UTC day's run budget (onDailyRunLimit "wait"), then ingest.
+      timeout: Duration.hours(48),
       tracingEnabled: true,
       // Execution data holds file names and counts but may hold masked values: not copied to logs.
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },

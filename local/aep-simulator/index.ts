@@ -1,5 +1,6 @@
 // The embedded AEP simulator (dev/test only, never bundled): IMS + Platform routes of aep-api.md on one
 // loopback HTTP server, with a fast clock, fault injection, a call log, contract-violation records, persistence.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClock } from './clock.ts';
@@ -73,8 +74,15 @@ export interface SimCall {
   path: string;
   route: string;
   status: number;
+  /** Real epoch ms when the request arrived (its body read), before any injected latency. */
+  receivedAtMs: number;
   /** Real epoch ms when the answer was decided. */
   atMs: number;
+  /**
+   * The call's identity: method, path with query, and a hash of the body. Two calls with the same key are the
+   * same request sent twice (a retry, or another client asking the very same thing).
+   */
+  requestKey: string;
   tokenId?: string;
   retryAfterSeconds?: number;
 }
@@ -96,6 +104,8 @@ export interface SimRun {
   dataFilterStartTime: number;
   dataFilterEndTime?: number;
   createdAt: number;
+  /** Simulated epoch seconds at which the run ends (its last stage ends, or its failing stage does). */
+  endsAt: number;
   failureReason?: string;
 }
 
@@ -148,6 +158,12 @@ function faultResponse(path: string, rule: FaultRule): SimResponse {
   return { ...response, headers };
 }
 
+/** `METHOD /path?query #<body hash>`: what makes two calls the same request. */
+function callIdentity(method: string, url: URL, rawBody: string): string {
+  const body = rawBody ? ` #${createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}` : '';
+  return `${method} ${url.pathname}${url.search}${body}`;
+}
+
 function seedFlows(state: SimState, seeds: SeedFlow[], nowMs: number): void {
   for (const seed of seeds) {
     if (state.flows.some((f) => f.id === seed.id)) continue;
@@ -191,23 +207,22 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     },
   };
   ctx.save();
-  /** `route|holder` → real ms before which a retry of a throttled call is too early. */
+  /** requestKey → real ms before which sending that very request again is too early (its 429's Retry-After). */
   const throttledUntil = new Map<string, number>();
 
   async function answer(
-    message: IncomingMessage,
     routeName: string,
+    requestKey: string,
     req: SimRequest,
     handler: ((c: SimContext, r: SimRequest) => SimResponse | Promise<SimResponse>) | undefined,
   ): Promise<{ response: SimResponse; tokenId?: string; drop?: boolean }> {
-    const holderKey = `${routeName}|${(message.headers['x-api-key'] as string | undefined) ?? 'anonymous'}`;
-    const notBefore = throttledUntil.get(holderKey);
+    const notBefore = throttledUntil.get(requestKey);
     if (notBefore !== undefined) {
-      throttledUntil.delete(holderKey);
+      throttledUntil.delete(requestKey);
       const early = notBefore - Date.now();
       // A few ms of slack: the client's timer and ours start at slightly different moments.
       if (early > 25)
-        violations.push(`${routeName}: retried ${early} ms before the Retry-After of its 429 elapsed`);
+        violations.push(`${routeName}: repeated ${early} ms before the Retry-After of its 429 elapsed`);
     }
     faults.revokeIfDue(routeName);
     const fault = faults.decide(routeName);
@@ -234,6 +249,8 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     const url = new URL(message.url ?? '/', 'http://simulator');
     const method = (message.method ?? 'GET').toUpperCase();
     const rawBody = await readBody(message);
+    const receivedAtMs = Date.now();
+    const requestKey = callIdentity(method, url, rawBody);
     const matched = url.pathname.startsWith('/data/') ? matchRoute(method, url.pathname) : undefined;
     const routeName =
       url.pathname === '/ims/token/v3' && method === 'POST'
@@ -247,7 +264,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       rawBody,
       params: matched?.params ?? [],
     };
-    const { response, tokenId, drop } = await answer(message, routeName, req, matched?.handler);
+    const { response, tokenId, drop } = await answer(routeName, requestKey, req, matched?.handler);
     const retryAfter = response.headers?.['retry-after'];
     const call: SimCall = {
       seq: calls.length + 1,
@@ -255,7 +272,9 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       path: url.pathname,
       route: routeName,
       status: drop ? 0 : response.status,
+      receivedAtMs,
       atMs: Date.now(),
+      requestKey,
       ...(tokenId ? { tokenId } : {}),
       ...(retryAfter ? { retryAfterSeconds: Number(retryAfter) } : {}),
     };
@@ -265,10 +284,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       return;
     }
     if (response.status === 429 && retryAfter) {
-      throttledUntil.set(
-        `${routeName}|${(message.headers['x-api-key'] as string | undefined) ?? 'anonymous'}`,
-        Date.now() + Number(retryAfter) * 1000,
-      );
+      throttledUntil.set(requestKey, Date.now() + Number(retryAfter) * 1000);
     }
     const headers: Record<string, string> = { ...response.headers };
     if (response.body !== undefined) headers['content-type'] = 'application/json';
@@ -325,6 +341,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
           dataFilterStartTime: r.dataFilterStartTime,
           ...(r.dataFilterEndTime !== undefined ? { dataFilterEndTime: r.dataFilterEndTime } : {}),
           createdAt: r.createdAt,
+          endsAt: r.failStage === 'DATASET_INGEST' ? r.stageEnds[0] : r.stageEnds[1],
           ...(r.failureReason ? { failureReason: r.failureReason } : {}),
         }));
     },

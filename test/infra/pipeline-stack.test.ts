@@ -384,7 +384,7 @@ describe('state machine', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
     });
-    expect(definition.TimeoutSeconds).toBe(24 * 3600);
+    expect(definition.TimeoutSeconds).toBe(48 * 3600);
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
   });
 

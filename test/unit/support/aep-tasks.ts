@@ -40,7 +40,13 @@ export function taskDeps(
   registry: Registry,
   maxRunsPerAudience = MAX_RUNS_PER_AUDIENCE,
 ): AepTaskDeps {
-  return { aep, registry, now: Date.now, config: { sandboxName: 'dev-sandbox', maxRunsPerAudience } };
+  return {
+    aep,
+    registry,
+    coordination: registry.coordination(),
+    now: Date.now,
+    config: { sandboxName: 'dev-sandbox', maxRunsPerAudience, dailyRunBudget: 100, onDailyRunLimit: 'fail' },
+  };
 }
 
 let uploads = 0;
