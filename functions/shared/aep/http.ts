@@ -120,14 +120,53 @@ export class SecretScrubber {
 }
 
 export class AepHttp {
+  /**
+   * `METHOD url` → ms before which that request must not be sent again: the Retry-After of its last 429. Kept
+   * per client, and the client per container, so concurrent executions in one process (the local runner, or
+   * one warm Lambda's successive invocations) never repeat a throttled request early, not only the attempt
+   * that was throttled.
+   */
+  private readonly throttled = new Map<string, number>();
+
   constructor(
     readonly settings: HttpSettings,
     readonly scrubber: SecretScrubber,
   ) {}
 
-  /** Sends once; never throws for HTTP statuses or network failures (they come back as an Exchange). */
+  /** The last request queued for each `METHOD url` of this client; GETs and PATCHes of one URL go one at a time. */
+  private readonly inFlight = new Map<string, Promise<Exchange>>();
+
+  /**
+   * Sends once; never throws for HTTP statuses or network failures (they come back as an Exchange). Concurrent
+   * callers in one process (executions run side by side) do not send the very same request at the same time:
+   * GETs and PATCHes of one URL go one after the other, so a 429 (and its Retry-After) or a 412 is seen before
+   * the same request is sent again. POSTs carry different bodies (different audiences, runs) and go at once.
+   */
   async exchange(request: ExchangeRequest): Promise<Exchange> {
+    const gateKey = `${request.method} ${request.url}`;
+    const pending = this.inFlight.get(gateKey);
+    const queued = pending && request.method !== 'POST' ? pending.then(() => undefined) : Promise.resolve();
+    const sent = queued.then(() => this.send(request, gateKey));
+    this.inFlight.set(gateKey, sent);
+    try {
+      return await sent;
+    } finally {
+      if (this.inFlight.get(gateKey) === sent) this.inFlight.delete(gateKey);
+    }
+  }
+
+  private async send(request: ExchangeRequest, gateKey: string): Promise<Exchange> {
     const { fetch, now, requestTimeoutMs, onCall } = this.settings;
+    const notBefore = this.throttled.get(gateKey);
+    if (notBefore !== undefined) {
+      const waitMs = notBefore - now();
+      if (waitMs > this.settings.retry.maxRetryAfterMs) {
+        // Not sent: AEP asked for a longer pause than a Lambda should sleep; the caller fails as for a 429.
+        return { kind: 'response', status: 429, body: undefined, retryAfterMs: waitMs };
+      }
+      if (waitMs > 0) await this.settings.sleep(waitMs);
+      this.throttled.delete(gateKey);
+    }
     const started = now();
     let exchange: Exchange;
     try {
@@ -149,6 +188,9 @@ export class AepHttp {
       const timedOut =
         cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
       exchange = { kind: 'network', timedOut, cause };
+    }
+    if (exchange.kind === 'response' && exchange.status === 429 && exchange.retryAfterMs !== undefined) {
+      this.throttled.set(gateKey, Math.max(this.throttled.get(gateKey) ?? 0, now() + exchange.retryAfterMs));
     }
     const record: AepCallRecord = {
       route: request.route,
