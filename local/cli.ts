@@ -13,6 +13,9 @@ const HELP = `aep-audience: turn a customer CSV into an activated AEP external a
 Usage:
   aep-audience run <file.csv>... [--manifest m.json] [--aep-url URL] [--json]
   aep-audience validate <file.csv> [--manifest m.json] [--json]
+  aep-audience executions [--status S] [--since 24h|2026-11-28] [--limit N] [--stack NAME] [--region R] [--json]
+  aep-audience show <execution> [--stack NAME] [--region R] [--json]
+  aep-audience redrive <execution> [--stack NAME] [--region R] [--json]
   aep-audience --help
 
 Commands:
@@ -20,6 +23,13 @@ Commands:
              machine that 'cdk synth' produces, with the real Lambda handlers, against the embedded AEP
              simulator (or --aep-url). Prints progress state by state and a summary.
   validate   Validates a file as the pipeline would, writing nothing (a dry run).
+
+Operator commands, against the deployed stack (found by its CloudFormation outputs, with the AWS SDK's
+default credentials: AWS_PROFILE, environment, SSO...):
+  executions Recent executions, newest first: start, status, duration, stage reached, audience, file.
+  show       One execution (name or ARN): its states in order, retries, failures, redrives, and its reports.
+  redrive    Resumes an execution an outage stopped, at the task that failed (Step Functions redrive).
+             Refuses one the file made fail: fix the file and upload it again instead.
 
 Options:
   --manifest m.json  The file's manifest (DESIGN §3). Default: <file>.manifest.json beside the CSV, if any.
@@ -30,6 +40,11 @@ Options:
   --time-scale N     Simulated seconds per real second for Wait states and retries
                      (default 1000 with the simulator, 10 with --aep-url).
   --json             JSON on stdout and nothing else there: one object per file, an array for several.
+  --stack NAME       The deployed stack (default: cdk.json's pipeline.stackName, AepAudiencePipeline).
+  --region R         Its region (default: the SDK's, from AWS_REGION or the profile).
+  --status S         executions: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.
+  --since T          executions: started within a span (90m, 24h, 7d) or since a date (2026-11-28).
+  --limit N          executions: at most N (default 50).
   -h, --help         This text.
 
 Local state (S3 data, reports, audience registry, simulator) lives under .local/<target>/; delete that
@@ -199,6 +214,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         'aep-url': { type: 'string' },
         'time-scale': { type: 'string' },
         json: { type: 'boolean' },
+        stack: { type: 'string' },
+        region: { type: 'string' },
+        status: { type: 'string' },
+        since: { type: 'string' },
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -209,6 +229,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     if (command === 'run') return await runCommand(files, values, io);
     if (command === 'validate') return await validateCommand(files, values, io);
+    if (command === 'executions' || command === 'show' || command === 'redrive') {
+      const { runOpsCommand } = await import('./ops/index.ts');
+      return await runOpsCommand(command, files, values, io);
+    }
     throw new UsageError(`unknown command "${command}"`);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
