@@ -15,6 +15,8 @@ export const METRIC = {
   filesSucceeded: 'FilesSucceeded',
   filesFailed: 'FilesFailed',
   fileDuration: 'FileDuration',
+  /** An outcome message SNS refused: the team did not hear back (the reports still hold the outcome). */
+  notificationFailures: 'NotificationFailures',
 } as const;
 
 export const SERVICE_DIMENSION = 'service';

@@ -67,6 +67,9 @@ export class PipelineDashboard extends Construct {
                 custom(METRIC.filesFailed, fn, 'Sum', `failed (${fn})`),
               ),
             ],
+            right: ENDING_FUNCTIONS.map((fn) =>
+              custom(METRIC.notificationFailures, fn, 'Sum', `not notified (${fn})`),
+            ),
           }),
         ],
         [
