@@ -15,6 +15,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
+import type { NotificationMessage } from '../../functions/shared/notify.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
 import { matchesEventPattern } from './event-pattern.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
@@ -144,6 +145,9 @@ export class LocalPipeline {
   private uploadRule: Json;
   private statusRule: Json;
   private readonly logDir: string;
+  /** Where the functions' outcome notifications land (JSON lines), and how many of each were shown. */
+  notificationsFile = '';
+  private readonly notificationsShown = new Map<string, number>();
 
   private constructor(
     private readonly options: LocalPipelineOptions,
@@ -264,6 +268,10 @@ export class LocalPipeline {
     for (const fn of Object.values(synthesized.functions)) Object.assign(environment, fn.environment);
     delete environment.AEP_SECRET_ARN;
     delete environment.NODE_OPTIONS;
+    // Outcome notifications go to a file of this target instead of the SNS topic (functions/shared/notify.ts).
+    delete environment.NOTIFICATION_TOPIC_ARN;
+    created.notificationsFile = path.join(dataRoot, 'notifications.jsonl');
+    environment.NOTIFICATIONS_FILE = created.notificationsFile;
     Object.assign(process.env, environment);
 
     const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION });
@@ -410,6 +418,7 @@ export class LocalPipeline {
     if (event.type === 'StateExited' && event.stateName) {
       const detail = describeState(event.stateName, event.output);
       if (detail) progress(`${tag} ${event.stateName}: ${detail}`);
+      this.showNotifications(execution.name);
     } else if (event.type === 'StateRetried') {
       progress(`${tag} ${event.stateName}: retrying (attempt ${(event.retryAttempt ?? 0) + 1})`);
     } else if (event.type === 'StateFailed') {
@@ -446,12 +455,35 @@ export class LocalPipeline {
     if (fn && this.statusRule && matchesEventPattern(this.statusRule, statusEvent)) {
       try {
         await this.invoke(fn, statusEvent);
+        this.showNotifications(execution.name);
       } catch (error) {
         this.options.progress?.(
           `[${execution.name}] the failure report could not be written: ${(error as Error).message}`,
         );
       }
     }
+  }
+
+  /** The outcome notifications published for an execution so far (the local stand-in for the SNS topic). */
+  notifications(executionName: string): NotificationMessage[] {
+    if (!existsSync(this.notificationsFile)) return [];
+    return readFileSync(this.notificationsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as NotificationMessage)
+      .filter((message) => message.document.execution === executionName);
+  }
+
+  /** Progress lines for the notifications of an execution not shown yet. */
+  private showNotifications(executionName: string): void {
+    const progress = this.options.progress;
+    if (!progress) return;
+    const messages = this.notifications(executionName);
+    const shown = this.notificationsShown.get(executionName) ?? 0;
+    for (const message of messages.slice(shown)) {
+      progress(`[${executionName}] notified (${this.notificationsFile}): ${message.subject}`);
+    }
+    this.notificationsShown.set(executionName, messages.length);
   }
 
   /** Waits for an execution to close and summarises it in the shape of `run --json` (DESIGN §5). */
