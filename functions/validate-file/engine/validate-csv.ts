@@ -12,6 +12,14 @@ import { fitsType, TypeObserver } from './inference.ts';
 export const MAX_COLUMNS = 41;
 export const MAX_LISTED_ERRORS = 1000;
 
+/** csv-parse's options: arrays (no per-row objects), BOM stripped, blank lines skipped, widths checked by us. */
+export const CSV_PARSE_OPTIONS = {
+  bom: true,
+  relax_column_count: true,
+  skip_empty_lines: true,
+  skip_records_with_empty_values: false,
+} as const;
+
 export interface ValidationIssue {
   row: number | null;
   column: string | null;
@@ -146,12 +154,7 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   }
 
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const parser = parse({
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_empty_values: false,
-  });
+  const parser = parse(CSV_PARSE_OPTIONS);
   const feed = (async () => {
     try {
       for await (const chunk of input) {
