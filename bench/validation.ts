@@ -52,7 +52,7 @@ export async function benchFile(megabytes: number): Promise<string> {
     batch += `${row}\n`;
     if (batch.length > 1 * MB) {
       written += Buffer.byteLength(batch);
-      if (!out.write(batch)) await new Promise((resolve) => out.once('drain', resolve));
+      if (!out.write(batch)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       batch = '';
     }
   }
