@@ -18,11 +18,19 @@ type IntegerWidth = 'integer' | 'long' | undefined;
 /** `integer` within ±2^31, `long` within AEP's 64 bits, undefined for anything else (BigInt: no rounding). */
 function integerWidth(value: string): IntegerWidth {
   if (!INTEGER.test(value)) return undefined;
+  // Up to 15 digits a double is exact: no BigInt needed (the common case, and BigInt allocates).
+  if (value.length <= 15) {
+    const n = Number(value);
+    if (n >= -2147483648 && n <= 2147483647) return 'integer';
+    return 'long';
+  }
   const n = BigInt(value);
   if (n >= INT32_MIN && n <= INT32_MAX) return 'integer';
   if (n >= INT64_MIN && n <= INT64_MAX) return 'long';
   return undefined;
 }
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** A day that exists: Date.parse rolls `2026-02-30` over to March instead of refusing it. */
 function isRealDay(year: string, month: string, day: string): boolean {
@@ -30,7 +38,8 @@ function isRealDay(year: string, month: string, day: string): boolean {
   const m = Number(month);
   const d = Number(day);
   if (m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= DAYS_IN_MONTH[m - 1]! + (leap ? 1 : 0);
 }
 
 function isDate(value: string): boolean {
@@ -56,8 +65,11 @@ export class TypeObserver {
   private date = true;
   private datetime = true;
   private seen = false;
+  /** Only `string` is left: nothing more to learn from the column. */
+  private settled = false;
 
   observe(raw: string): void {
+    if (this.settled || raw === '') return;
     const value = raw.trim();
     if (value === '') return;
     this.seen = true;
@@ -70,6 +82,7 @@ export class TypeObserver {
     if (this.number && (!isNumber(value) || LEADING_ZERO.test(value))) this.number = false;
     if (this.date && !isDate(value)) this.date = false;
     if (this.datetime && !isDatetimeWithZone(value)) this.datetime = false;
+    this.settled = !(this.boolean || this.integer || this.number || this.date || this.datetime);
   }
 
   result(): AepFieldType {
