@@ -160,7 +160,12 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
         } catch {
           throw Object.assign(new Error('the file is not valid UTF-8 text'), { code: 'INVALID_ENCODING' });
         }
-        if (!nonWhitespace && /\S/.test(buffer.toString('latin1'))) nonWhitespace = true;
+        if (!nonWhitespace) {
+          // A UTF-8 BOM (ï»¿ read as latin1) at the very start is not content: a BOM alone is an empty file.
+          const text = buffer.toString('latin1');
+          if (/\S/.test(bytes === buffer.length ? text.replace(/^\xef\xbb\xbf/, '') : text))
+            nonWhitespace = true;
+        }
         if (buffer.includes(0)) {
           throw Object.assign(new Error('the file holds binary content (NUL bytes), not CSV text'), {
             code: 'BINARY',
@@ -195,6 +200,8 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   let row: RowChecker | undefined;
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
+      // A line of blanks is a blank line (csv-parse skips only truly empty ones): skipped, not a row.
+      if (record.length === 1 && record[0]!.trim() === '') continue;
       if (!row) {
         header = record;
         columns = checkHeader(record, options, fileIssue, (m) => {
