@@ -2,7 +2,6 @@
 // fits every value, else string. Incremental: one observer per column, fed value by value.
 import type { AepFieldType } from '../../shared/aep/types.ts';
 
-const INTEGER = /^[+-]?(0|[1-9]\d*)$/;
 const DECIMAL = /^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
 const LEADING_ZERO = /^[+-]?0\d/;
 const DATETIME_WITH_ZONE =
@@ -12,11 +11,24 @@ const INT32_MAX = 2n ** 31n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** `[+-]?(0|[1-9]\d*)` by a char scan: this runs on every cell of an integer column. */
+function isPlainInteger(value: string): boolean {
+  const start = value.charCodeAt(0) === 43 || value.charCodeAt(0) === 45 ? 1 : 0; // + -
+  const length = value.length;
+  if (start >= length) return false;
+  if (value.charCodeAt(start) === 48) return length === start + 1; // 0, but not 007
+  for (let i = start; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 type IntegerWidth = 'integer' | 'long' | undefined;
 
 /** `integer` within ±2^31, `long` within AEP's 64 bits, undefined for anything else (BigInt: no rounding). */
 function integerWidth(value: string): IntegerWidth {
-  if (!INTEGER.test(value)) return undefined;
+  if (!isPlainInteger(value)) return undefined;
   // Up to 15 digits a double is exact: no BigInt needed (the common case, and BigInt allocates).
   if (value.length <= 15) {
     const n = Number(value);
