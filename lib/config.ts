@@ -59,6 +59,14 @@ export const pipelineConfigSchema = z
         message: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
       })
       .default(30),
+    /** Where the alarms are e-mailed; without it the alarm topic has no subscription (subscribe as you like). */
+    alarmEmail: z.email().optional(),
+    /** CloudWatch namespace of the functions' metrics (EMF) and of the dashboard's custom graphs. */
+    metricsNamespace: z
+      .string()
+      .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace: letters, digits and . _ / # : -')
+      .refine((value) => !value.startsWith('AWS/'), { message: 'must not start with AWS/ (reserved)' })
+      .default('AepAudiencePipeline'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -5,10 +5,14 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config.ts';
 import { AepCredentials } from './constructs/aep-credentials.ts';
 import { AepSourceAccess } from './constructs/aep-source-access.ts';
+import { PipelineAlarms } from './constructs/alarms.ts';
 import { AudienceRegistry } from './constructs/audience-registry.ts';
+import { PipelineDashboard } from './constructs/dashboard.ts';
 import { DropBucket } from './constructs/drop-bucket.ts';
 import { ExecutionFailureRule } from './constructs/execution-failure-rule.ts';
+import { NotificationTopics } from './constructs/notifications.ts';
 import { PipelineTasks } from './constructs/pipeline-tasks.ts';
+import { TaskFunction } from './constructs/task-function.ts';
 import { Trigger } from './constructs/trigger.ts';
 import { Workflow } from './constructs/workflow.ts';
 import { acknowledgeNagFindings } from './nag.ts';
@@ -26,6 +30,9 @@ export class PipelineStack extends Stack {
   readonly trigger: Trigger;
   readonly executionFailureRule: ExecutionFailureRule;
   readonly aepSourceAccess: AepSourceAccess;
+  readonly topics: NotificationTopics;
+  readonly alarms: PipelineAlarms;
+  readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, {
@@ -61,6 +68,37 @@ export class PipelineStack extends Stack {
     });
     this.aepSourceAccess = new AepSourceAccess(this, 'AepSourceAccess', { bucket });
 
+    // Observability: every function publishes its metrics under one namespace; the three functions that end
+    // a file publish its outcome; operators get alarms and a dashboard.
+    const functions = this.node.findAll().filter((c): c is TaskFunction => c instanceof TaskFunction);
+    for (const task of functions) {
+      task.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', config.metricsNamespace);
+    }
+    this.topics = new NotificationTopics(this, 'Notifications', { alarmEmail: config.alarmEmail });
+    for (const ending of [
+      this.tasks.archiveFile,
+      this.tasks.handleFailure,
+      this.executionFailureRule.recordExecutionFailure,
+    ]) {
+      this.topics.allowPublishOutcomes(ending);
+    }
+    const deadEndQueues = {
+      DeliveryDeadLetterQueue: this.trigger.deadLetterQueue,
+      StartFailureQueue: this.trigger.failureQueue,
+    };
+    this.alarms = new PipelineAlarms(this, 'Alarms', {
+      topic: this.topics.alarms,
+      stateMachine,
+      deadEndQueues,
+      functions,
+    });
+    this.dashboard = new PipelineDashboard(this, 'Dashboard', {
+      namespace: config.metricsNamespace,
+      stateMachine,
+      deadEndQueues,
+      functions,
+    });
+
     new CfnOutput(this, 'BucketName', {
       value: bucket.bucketName,
       description: 'Drop bucket: upload to incoming/',
@@ -75,6 +113,13 @@ export class PipelineStack extends Stack {
       value: this.aepSourceAccess.user.userName,
       description: "Create an access key for this user and use it in AEP's S3 source connection",
     });
+
+    new CfnOutput(this, 'OutcomeTopicArn', {
+      value: this.topics.outcomes.topicArn,
+      description: 'Subscribe here to hear about every file: success or failure, one message each',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.topics.alarms.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
 
     acknowledgeNagFindings(this);
   }

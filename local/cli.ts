@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExecutionSummary, LocalPipeline } from './runner/pipeline.ts';
+import type { LocalPipeline } from './runner/pipeline.ts';
+import { printSummary } from './summary.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -13,6 +14,10 @@ const HELP = `aep-audience: turn a customer CSV into an activated AEP external a
 Usage:
   aep-audience run <file.csv>... [--manifest m.json] [--aep-url URL] [--json]
   aep-audience validate <file.csv> [--manifest m.json] [--json]
+  aep-audience serve [--port 4566] [--host 127.0.0.1] [--aep-url URL]
+  aep-audience executions [--status S] [--since 24h|2026-11-28] [--limit N] [--stack NAME] [--region R] [--json]
+  aep-audience show <execution> [--stack NAME] [--region R] [--json]
+  aep-audience redrive <execution> [--stack NAME] [--region R] [--json]
   aep-audience --help
 
 Commands:
@@ -20,6 +25,16 @@ Commands:
              machine that 'cdk synth' produces, with the real Lambda handlers, against the embedded AEP
              simulator (or --aep-url). Prints progress state by state and a summary.
   validate   Validates a file as the pipeline would, writing nothing (a dry run).
+  serve      A local drop zone: the embedded S3 server on --port, so any S3 client (aws s3 cp, rclone, an SDK)
+             can put files under incoming/; each CSV starts an execution as the EventBridge rule does in AWS,
+             progress is printed as it happens, reports are read back through the same endpoint. Ctrl-C stops.
+
+Operator commands, against the deployed stack (found by its CloudFormation outputs, with the AWS SDK's
+default credentials: AWS_PROFILE, environment, SSO...):
+  executions Recent executions, newest first: start, status, duration, stage reached, audience, file.
+  show       One execution (name or ARN): its states in order, retries, failures, redrives, and its reports.
+  redrive    Resumes an execution an outage stopped, at the task that failed (Step Functions redrive).
+             Refuses one the file made fail: fix the file and upload it again instead.
 
 Options:
   --manifest m.json  The file's manifest (DESIGN §3). Default: <file>.manifest.json beside the CSV, if any.
@@ -30,6 +45,13 @@ Options:
   --time-scale N     Simulated seconds per real second for Wait states and retries
                      (default 1000 with the simulator, 10 with --aep-url).
   --json             JSON on stdout and nothing else there: one object per file, an array for several.
+  --stack NAME       The deployed stack (default: cdk.json's pipeline.stackName, AepAudiencePipeline).
+  --region R         Its region (default: the SDK's, from AWS_REGION or the profile).
+  --status S         executions: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.
+  --since T          executions: started within a span (90m, 24h, 7d) or since a date (2026-11-28).
+  --limit N          executions: at most N (default 50).
+  --port N           serve: the S3 port (default 4566; 0 = any free port).
+  --host H           serve: the address to listen on (default 127.0.0.1, this machine only).
   -h, --help         This text.
 
 Local state (S3 data, reports, audience registry, simulator) lives under .local/<target>/; delete that
@@ -80,41 +102,6 @@ function manifestFor(file: string, explicit: string | undefined): string | undef
   return sibling !== file && existsSync(sibling) ? sibling : undefined;
 }
 
-function printSummary(
-  summary: ExecutionSummary,
-  io: Io,
-  localPath: (key: string) => string,
-  hint?: string,
-): void {
-  const lines = [
-    '',
-    `${summary.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED'}  ${summary.file}  (execution ${summary.execution})`,
-  ];
-  if (summary.validation) {
-    lines.push(
-      `  rows: ${summary.validation.rows}, invalid: ${summary.validation.invalidRows}, identities: ${
-        Object.entries(summary.validation.identities)
-          .map(([ns, n]) => `${ns} ${n}`)
-          .join(', ') || 'none'
-      }`,
-    );
-  }
-  if (summary.audienceId)
-    lines.push(`  audience: ${summary.audienceId}${summary.refreshed ? ' (refreshed)' : ' (new)'}`);
-  if (summary.runId) lines.push(`  ingestion run: ${summary.runId}`);
-  for (const d of summary.destinations) lines.push(`  destination ${d.flowId}: ${d.status}`);
-  if (summary.error) lines.push(`  error: ${summary.error.code}: ${summary.error.message}`);
-  if (hint) lines.push(`  ${hint}`);
-  for (const [name, key] of Object.entries(summary.reports))
-    lines.push(`  ${name} report: ${localPath(key)}`);
-  if (summary.status === 'SUCCEEDED') {
-    lines.push(
-      "  AEP exports the audience after its daily segmentation job, on each destination's schedule.",
-    );
-  }
-  io.stdout(`${lines.join('\n')}\n`);
-}
-
 async function runCommand(files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
   if (files.length === 0) throw new UsageError('run needs at least one CSV file');
   if (values.manifest && files.length > 1)
@@ -159,7 +146,7 @@ async function runCommand(files: string[], values: Record<string, unknown>, io: 
             : summary.error?.code === 'AEP_UNAVAILABLE'
               ? 'AEP was unavailable past all retries; the original stays in incoming/ for a redrive.'
               : undefined;
-        printSummary(summary, io, (key) => pipeline.localPath(key), hint);
+        printSummary(summary, io.stdout, (key) => pipeline.localPath(key), hint);
       }
     }
     return summaries.every((s) => s.status === 'SUCCEEDED') ? EXIT_OK : EXIT_FAILED;
@@ -189,6 +176,42 @@ async function validateCommand(files: string[], values: Record<string, unknown>,
   return result.valid ? EXIT_OK : EXIT_FAILED;
 }
 
+async function serveCommand(args: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+  if (args.length > 0)
+    throw new UsageError(`serve takes no files (got ${args.join(' ')}): upload them instead`);
+  const { DEFAULT_SERVE_PORT, startServe } = await import('./serve.ts');
+  const port = values.port === undefined ? DEFAULT_SERVE_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError('--port must be a port number (0-65535)');
+  const aepUrl = values['aep-url'] as string | undefined;
+  const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
+  if (timeScale !== undefined && !(timeScale > 0))
+    throw new UsageError('--time-scale must be a positive number');
+  const { LocalUsageError } = await import('./runner/pipeline.ts');
+  let serving: Awaited<ReturnType<typeof startServe>>;
+  try {
+    serving = await startServe({
+      stateDir: targetDir(aepUrl),
+      host: (values.host as string | undefined) ?? '127.0.0.1',
+      port,
+      aepUrl,
+      timeScale,
+      print: (line) => io.stdout(`${line}\n`),
+    });
+  } catch (error) {
+    if (error instanceof LocalUsageError) throw new UsageError(error.message);
+    throw error;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  io.stdout(`\n${signal}: stopping…\n`);
+  const { interrupted } = await serving.stop();
+  io.stdout(`stopped${interrupted.length ? ` (${interrupted.length} execution(s) interrupted)` : ''}.\n`);
+  return EXIT_OK;
+}
+
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
@@ -199,6 +222,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         'aep-url': { type: 'string' },
         'time-scale': { type: 'string' },
         json: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        stack: { type: 'string' },
+        region: { type: 'string' },
+        status: { type: 'string' },
+        since: { type: 'string' },
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -209,6 +239,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     if (command === 'run') return await runCommand(files, values, io);
     if (command === 'validate') return await validateCommand(files, values, io);
+    if (command === 'serve') return await serveCommand(files, values, io);
+    if (command === 'executions' || command === 'show' || command === 'redrive') {
+      const { runOpsCommand } = await import('./ops/index.ts');
+      return await runOpsCommand(command, files, values, io);
+    }
     throw new UsageError(`unknown command "${command}"`);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {

@@ -1,8 +1,12 @@
 // `aep-audience validate`: the same engine as ValidateFile, on a local file, writing nothing (a dry run).
+// It reads the stack's own configuration (cdk.json context `pipeline`, through lib/config.ts, with the same
+// defaults) so that it predicts what the deployed pipeline would do: the same identity headers, size limit and
+// requireManifest.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { identityTable } from '../functions/validate-file/engine/identities.ts';
 import { type ValidationIssue, validateCsv } from '../functions/validate-file/engine/validate-csv.ts';
 import { type Manifest, ManifestError, parseManifest } from '../functions/validate-file/manifest.ts';
+import { loadPipelineConfig, type PipelineConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from './runner/template.ts';
 
 export interface LocalValidation {
@@ -13,35 +17,56 @@ export interface LocalValidation {
   errors: ValidationIssue[];
 }
 
-function pipelineDefaults(): { identityNamespaces: Record<string, string>; maxFileSizeBytes: number } {
-  const context = JSON.parse(readFileSync(`${PROJECT_ROOT}/cdk.json`, 'utf8')).context?.pipeline ?? {};
+export type ValidationSettings = Pick<
+  PipelineConfig,
+  'identityNamespaces' | 'maxFileSizeBytes' | 'requireManifest'
+>;
+
+/** The settings ValidateFile gets when the stack is synthesized from this clone's cdk.json. */
+export function stackValidationSettings(): ValidationSettings {
+  const config = loadPipelineConfig(
+    JSON.parse(readFileSync(`${PROJECT_ROOT}/cdk.json`, 'utf8')).context?.pipeline,
+  );
   return {
-    identityNamespaces: context.identityNamespaces ?? { crmid: 'CRMID' },
-    maxFileSizeBytes: context.maxFileSizeBytes ?? 10 * 1024 ** 3,
+    identityNamespaces: config.identityNamespaces,
+    maxFileSizeBytes: config.maxFileSizeBytes,
+    requireManifest: config.requireManifest,
   };
 }
 
-export async function validateLocalFile(file: string, manifestPath?: string): Promise<LocalValidation> {
+function refused(code: 'MANIFEST_INVALID' | 'MANIFEST_MISSING', message: string): LocalValidation {
+  return {
+    valid: false,
+    rows: 0,
+    invalidRows: 0,
+    fields: [],
+    errors: [{ row: null, column: null, code, message }],
+  };
+}
+
+export async function validateLocalFile(
+  file: string,
+  manifestPath?: string,
+  settings: ValidationSettings = stackValidationSettings(),
+): Promise<LocalValidation> {
   let manifest: Manifest | undefined;
   if (manifestPath) {
     try {
       manifest = parseManifest(readFileSync(manifestPath, 'utf8'));
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
-      return {
-        valid: false,
-        rows: 0,
-        invalidRows: 0,
-        fields: [],
-        errors: [{ row: null, column: null, code: 'MANIFEST_INVALID', message: error.message }],
-      };
+      return refused('MANIFEST_INVALID', error.message);
     }
+  } else if (settings.requireManifest) {
+    return refused(
+      'MANIFEST_MISSING',
+      `this pipeline requires a manifest (cdk.json pipeline.requireManifest): put ${file.replace(/\.csv$/i, '')}.manifest.json beside the CSV, or pass --manifest`,
+    );
   }
-  const defaults = pipelineDefaults();
   const result = await validateCsv(createReadStream(file), {
     manifest,
-    identityHeaders: identityTable(defaults.identityNamespaces),
-    maxFileSizeBytes: defaults.maxFileSizeBytes,
+    identityHeaders: identityTable(settings.identityNamespaces),
+    maxFileSizeBytes: settings.maxFileSizeBytes,
     sizeBytes: statSync(file).size,
   });
   return {

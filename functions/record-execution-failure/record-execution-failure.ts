@@ -29,7 +29,18 @@ export interface RecordFailureDeps {
   now: () => Date;
 }
 
-export type RecordFailureResult = { status: 'WRITTEN' | 'ALREADY_REPORTED'; key: string };
+export type RecordFailureResult =
+  | { status: 'ALREADY_REPORTED'; key: string }
+  | {
+      status: 'WRITTEN';
+      key: string;
+      /** What the outcome notification says (the handler publishes it). */
+      execution: string;
+      executionArn: string;
+      file: FileRef | null;
+      code: string;
+      message: string;
+    };
 
 export const REDRIVE_HINT =
   'The original is still in incoming/. Once the outage is over, redrive the execution.';
@@ -93,5 +104,13 @@ export async function recordExecutionFailure(
     failedAt: deps.now().toISOString(),
   });
   deps.logger.warn('execution ended outside HandleFailure', { execution, status: detail.status, code });
-  return { status: 'WRITTEN', key };
+  return {
+    status: 'WRITTEN',
+    key,
+    execution,
+    executionArn: detail.executionArn,
+    file: fileFromInput(input),
+    code,
+    message,
+  };
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { AepApi } from './aep/api.ts';
 import { AepClient } from './aep/client.ts';
-import type { AepCredentials } from './aep/types.ts';
+import type { AepCallRecord, AepCredentials } from './aep/types.ts';
 import type { Coordination } from './coordination.ts';
 import type { Logger } from './log.ts';
 import { PipelineError } from './pipeline-errors.ts';
@@ -36,6 +36,8 @@ let cachedRegistry: Registry | undefined;
 let cachedCoordination: Coordination | undefined;
 /** The invocation's logger: the client outlives invocations, its call log must follow the current one. */
 let currentLogger: Logger | undefined;
+/** The invocation's observer of AEP calls (metrics), replaced the same way. */
+let currentObserver: ((record: AepCallRecord) => void) | undefined;
 
 function fingerprint(credentials: AepCredentials): string {
   return createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
@@ -77,7 +79,7 @@ async function clientFor(credentials: AepCredentials, logger: Logger): Promise<A
   const client = new AepClient({
     credentials,
     retry,
-    onCall: (record) => currentLogger?.debug('AEP call', { ...record }),
+    onCall: (record) => currentObserver?.(record),
     logger: {
       debug: (message, fields) => currentLogger?.debug(message, { ...fields }),
       info: (message, fields) => currentLogger?.info(message, { ...fields }),
@@ -93,8 +95,15 @@ export async function getAepClient(logger: Logger): Promise<AepApi> {
   return clientFor(await loadAepCredentials(), logger);
 }
 
-/** Everything an AEP-side task needs; cheap after the first call in a container. */
-export async function aepTaskDeps(logger: Logger): Promise<AepTaskDeps> {
+/**
+ * Everything an AEP-side task needs; cheap after the first call in a container. `onAepCall` sees every HTTP
+ * attempt of this invocation (the AEP latency and retry metrics).
+ */
+export async function aepTaskDeps(
+  logger: Logger,
+  onAepCall?: (record: AepCallRecord) => void,
+): Promise<AepTaskDeps> {
+  currentObserver = onAepCall;
   const credentials = await loadAepCredentials();
   const aep = await clientFor(credentials, logger);
   cachedRegistry ??= registryFromEnvironment();

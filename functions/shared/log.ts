@@ -1,9 +1,12 @@
-// Structured JSON logging, one line per event, with the execution name as correlation id.
+// Structured JSON logging, one line per event, with the execution name as correlation id: Powertools Logger
+// underneath (its line format, log level handling and Lambda context keys), our small interface on top.
 // Callers pass values already masked (mask.ts); keys that look like secrets are redacted here as a safety net.
+// Every line goes through one sink: stdout in Lambda, a file per execution in the local runner.
+import { type LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
-const LEVELS: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 const SECRET_KEY = /secret|token|password|authorization|api[-_]?key|credential/i;
 
 export interface Logger {
@@ -24,6 +27,11 @@ export function setDefaultLogSink(sink: LogSink): void {
   defaultSink = sink;
 }
 
+/** Writes a line that is already JSON (an EMF metrics blob) where log lines go. */
+export function writeLogLine(line: string): void {
+  defaultSink(line);
+}
+
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: value.message };
@@ -34,31 +42,73 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** Powertools Logger printing through a sink instead of its own console; its children inherit the sink. */
+class SinkLogger extends PowertoolsLogger {
+  sink: LogSink | undefined;
+
+  protected override printLog(_logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    (this.sink ?? defaultSink)(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+  }
+
+  protected override createLogger(options?: ConstructorParameters<typeof PowertoolsLogger>[0]): SinkLogger {
+    const child = new SinkLogger(options);
+    child.sink = this.sink;
+    return child;
+  }
+}
+
+/** Our Logger over one Powertools instance. */
+export class StructuredLogger implements Logger {
+  constructor(private readonly powertools: PowertoolsLogger) {}
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.powertools.debug(message, redact(fields ?? {}) as Record<string, unknown>);
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.powertools.info(message, redact(fields ?? {}) as Record<string, unknown>);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.powertools.warn(message, redact(fields ?? {}) as Record<string, unknown>);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.powertools.error(message, redact(fields ?? {}) as Record<string, unknown>);
+  }
+  child(fields: Record<string, unknown>): StructuredLogger {
+    return new StructuredLogger(
+      this.powertools.createChild({ persistentKeys: redact(fields) as Record<string, string> }),
+    );
+  }
+  /** Adds the invocation's keys (request id, cold start, function name) to every following line. */
+  addContext(context: Context): void {
+    this.powertools.addContext(context);
+  }
+}
+
 export function createLogger(options: {
   service: string;
   level?: LogLevel;
   sink?: LogSink;
   fields?: Record<string, unknown>;
-}): Logger {
-  const threshold = LEVELS[options.level ?? (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'INFO'] ?? 20;
-  const sink: LogSink = (line) => (options.sink ?? defaultSink)(line);
-  const base = { service: options.service, ...options.fields };
-  const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    if (LEVELS[level] < threshold) return;
-    const entry = {
-      level,
-      timestamp: new Date().toISOString(),
-      message,
-      ...base,
-      ...(redact(fields) as object),
-    };
-    sink(JSON.stringify(entry));
-  };
-  return {
-    debug: (m, f) => write('DEBUG', m, f),
-    info: (m, f) => write('INFO', m, f),
-    warn: (m, f) => write('WARN', m, f),
-    error: (m, f) => write('ERROR', m, f),
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
-  };
+}): StructuredLogger {
+  const level = options.level ?? (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'INFO';
+  const powertools = new SinkLogger({
+    serviceName: options.service,
+    logLevel: level,
+    persistentKeys: redact(options.fields ?? {}) as Record<string, string>,
+  });
+  powertools.sink = options.sink;
+  return new StructuredLogger(powertools);
+}
+
+/** The invocation's logger: correlated by execution name, with the Lambda context keys when there is one. */
+export function invocationLogger(
+  base: StructuredLogger,
+  executionName: string,
+  lambdaContext: Context | undefined,
+): StructuredLogger {
+  const logger = base.child({ correlationId: executionName });
+  // The local runner passes a context too; a unit test calling the handler bare may not.
+  if (lambdaContext?.awsRequestId) logger.addContext(lambdaContext);
+  return logger;
 }

@@ -169,6 +169,8 @@ export type PipelineState = z.infer<typeof pipelineStateSchema>;
 
 export const taskEventSchema = z.object({
   executionName: z.string().min(1),
+  /** `$$.Execution.Id`: for the console link of outcome notifications. */
+  executionArn: z.string().min(1).optional(),
   state: pipelineStateSchema,
 });
 export type TaskEvent = z.infer<typeof taskEventSchema>;

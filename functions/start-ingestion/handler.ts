@@ -4,5 +4,5 @@ import { taskHandler } from '../shared/task-handler.ts';
 import { startIngestion } from './start-ingestion.ts';
 
 export const handler = taskHandler('start-ingestion', async (event, context) =>
-  startIngestion(event, await aepTaskDeps(context.logger), context),
+  startIngestion(event, await aepTaskDeps(context.logger, context.metrics.aepCall), context),
 );

@@ -1,9 +1,10 @@
 // Lambda entry of start-pipeline, invoked by the EventBridge rule on Object Created under incoming/.
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { readEnv } from '../shared/env.ts';
-import { createLogger } from '../shared/log.ts';
+import { createLogger, invocationLogger } from '../shared/log.ts';
 import { type StartPipelineResult, startPipeline } from './start-pipeline.ts';
 
 // Built once per cold start; a missing setting fails the init, loudly, before any event is taken.
@@ -15,13 +16,19 @@ const env = readEnv(
 );
 // The endpoint comes from AWS_ENDPOINT_URL_SFN when set (the local runner), which the SDK reads itself.
 const sfn = new SFNClient({});
-const logger = createLogger({ service: 'start-pipeline' });
+const baseLogger = createLogger({ service: 'start-pipeline' });
 
-export const handler = middy<unknown, StartPipelineResult>().handler((event) =>
+/** Until start-pipeline names the execution, lines are correlated by the EventBridge event's id. */
+function eventId(event: unknown): string {
+  const id = (event as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id ? `event-${id}` : 'event-unknown';
+}
+
+export const handler = middy<unknown, StartPipelineResult, Error, Context>().handler((event, context) =>
   startPipeline(event, {
     sfn,
     config: { stateMachineArn: env.STATE_MACHINE_ARN, keyEncoding: env.S3_EVENT_KEY_ENCODING },
-    logger,
+    logger: invocationLogger(baseLogger, eventId(event), context),
     now: () => new Date(),
   }),
 );

@@ -81,7 +81,8 @@ export async function startPipeline(
   rawEvent: unknown,
   deps: StartPipelineDeps,
 ): Promise<StartPipelineResult> {
-  const { logger, config } = deps;
+  const { config } = deps;
+  let { logger } = deps;
   const parsed = objectCreatedEventSchema.safeParse(rawEvent);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -102,6 +103,8 @@ export async function startPipeline(
   const versionId = detail.object['version-id'];
   const { sequencer } = detail.object;
   const name = executionName(bucket, key, versionId, sequencer);
+  // From here on every line belongs to that execution.
+  logger = logger.child({ correlationId: name });
   const input: ExecutionInput = {
     file: {
       bucket,

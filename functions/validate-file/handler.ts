@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { jsonEnv, readEnv } from '../shared/env.ts';
 import { createLogger } from '../shared/log.ts';
+import { METRIC } from '../shared/metric-names.ts';
 import { s3Client } from '../shared/s3.ts';
 import { destinationSchema } from '../shared/state.ts';
 import { taskHandler } from '../shared/task-handler.ts';
@@ -34,6 +35,9 @@ const deps = {
   },
 };
 
-export const handler = taskHandler('validate-file', (event, context) =>
-  validateFile(event, { ...deps, logger: context.logger }),
-);
+export const handler = taskHandler('validate-file', async (event, context) => {
+  const result = await validateFile(event, { ...deps, logger: context.logger });
+  context.metrics.count(METRIC.rows, result.rows);
+  context.metrics.count(METRIC.invalidRows, result.invalidRows);
+  return result;
+});

@@ -1,8 +1,15 @@
 // The audience registry: one DynamoDB item per audience (id, staging folder, runs), shared by executions.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+
+export const REGISTRY_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+];
 
 export class AudienceRegistry extends Construct {
   readonly table: dynamodb.Table;
@@ -22,8 +29,16 @@ export class AudienceRegistry extends Construct {
     return this.table.tableName;
   }
 
-  /** Read and conditional writes: the functions that create, refresh or count runs of an audience. */
+  /**
+   * Read and conditional writes of single items: the functions that create, refresh or count runs of an
+   * audience. Exactly the calls functions/shared/registry.ts makes (Get, Put, Update, Delete), not the scans,
+   * queries and batch writes of `grantReadWriteData`.
+   */
   grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantReadWriteData(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: REGISTRY_ITEM_ACTIONS,
+      resourceArns: [this.table.tableArn],
+    });
   }
 }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -57,6 +58,20 @@ export class TaskFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    // The function's own role, without AWSLambdaBasicExecutionRole: that managed policy lets it create and write
+    // any log group of the account; this function only writes streams of its own group.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${props.name} function of the audience pipeline`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The log group's Arn attribute ends in `:*`, which covers its streams and nothing else.
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
     const common = {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -65,6 +80,7 @@ export class TaskFunction extends Construct {
       timeout: props.timeout ?? Duration.minutes(2),
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
+      role,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         LOG_LEVEL: 'INFO',

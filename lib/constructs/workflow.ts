@@ -58,7 +58,11 @@ export class Workflow extends Construct {
         lambdaFunction: task.function,
         // The Resource is then the function ARN itself, and a thrown error keeps its name as the state's Error.
         payloadResponseOnly: true,
-        payload: sfn.TaskInput.fromObject({ 'executionName.$': '$$.Execution.Name', 'state.$': '$' }),
+        payload: sfn.TaskInput.fromObject({
+          'executionName.$': '$$.Execution.Name',
+          'executionArn.$': '$$.Execution.Id',
+          'state.$': '$',
+        }),
         resultPath,
         taskTimeout: sfn.Timeout.duration(Duration.seconds(timeoutSeconds)),
         // Replaced by the explicit list below, which also retries throttling.

@@ -26,12 +26,15 @@ export class TokenRegistry {
   constructor(
     private readonly clock: SimClock,
     private readonly lifetimeSeconds: number,
+    /** The access token for the n-th issue (tests issue marker tokens to prove none leaks); random by default. */
+    private readonly newAccessToken: (sequence: number) => string = () =>
+      `sim.${randomBytes(24).toString('base64url')}`,
   ) {}
 
   issue(): { accessToken: string; tokenId: string } {
     this.issued += 1;
     const tokenId = `token-${this.issued}`;
-    const accessToken = `sim.${randomBytes(24).toString('base64url')}`;
+    const accessToken = this.newAccessToken(this.issued);
     this.tokens.set(accessToken, {
       tokenId,
       expiresAtSec: this.clock.nowSec() + this.lifetimeSeconds,

@@ -60,6 +60,8 @@ export interface SimulatorOptions {
   timeScale?: number;
   durations?: { operationSeconds?: number; runStageSeconds?: number };
   tokenLifetimeSeconds?: number;
+  /** The access token IMS issues the n-th time (default: random). Leak tests issue recognizable markers. */
+  accessTokenFactory?: (sequence: number) => string;
   dailyRunLimit?: number;
   runsPerAudienceLimit?: number;
   /** JSON state file: loaded at start if present, saved after every mutation. */
@@ -181,7 +183,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
   const state = loaded ?? emptyState();
   seedFlows(state, options.flows ?? SIMULATOR_DEFAULT_FLOWS, clock.nowMs());
   const tokenLifetime = options.tokenLifetimeSeconds ?? 86399;
-  const tokens = new TokenRegistry(clock, tokenLifetime);
+  const tokens = new TokenRegistry(clock, tokenLifetime, options.accessTokenFactory);
   const faults = new Faults(() => tokens.revokeAll());
   const calls: SimCall[] = [];
   const violations: string[] = [];

@@ -2,6 +2,7 @@
 // local Step Functions running the synthesized definition, and the real handlers invoked in-process.
 import { randomUUID } from 'node:crypto';
 import {
+  appendFileSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -15,6 +16,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
+import type { NotificationMessage } from '../../functions/shared/notify.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
 import { matchesEventPattern } from './event-pattern.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
@@ -54,6 +56,21 @@ export interface LocalPipelineOptions {
   progress?: (line: string) => void;
   /** cdk.json `context` to synthesize with instead of the project's. */
   context?: Record<string, unknown>;
+  /** The embedded S3 server's address (default 127.0.0.1 and a free port); `serve` sets a fixed port. */
+  s3Host?: string;
+  s3Port?: number;
+  /** Tag progress lines with the file's key as well as the execution name (`serve`, where files arrive unasked). */
+  progressWithFile?: boolean;
+  /** Called with each execution's summary once it has closed (and its failure report is written). */
+  onExecutionClosed?: (summary: ExecutionSummary) => void;
+}
+
+/** One line of `started.jsonl`: which upload started which execution, so a later start can say what became of it. */
+export interface StartedRecord {
+  key: string;
+  versionId?: string;
+  execution: string;
+  startedAt: string;
 }
 
 export interface ExecutionSummary {
@@ -135,6 +152,12 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 export class LocalPipeline {
   readonly s3: S3Client;
   readonly bucket = LOCAL_BUCKET;
+  /** The embedded S3 server's endpoint, for any S3 client. */
+  s3Url = '';
+  /** Where each started execution is recorded (JSON lines, see StartedRecord). */
+  startedFile = '';
+  /** Lambda invocations in flight, so a stop can let them finish before the servers go. */
+  private readonly inflight = new Set<Promise<unknown>>();
   simulator: AepSimulator | undefined;
   sfn!: LocalStepFunctions;
   private readonly closers: (() => Promise<void> | void)[] = [];
@@ -144,6 +167,9 @@ export class LocalPipeline {
   private uploadRule: Json;
   private statusRule: Json;
   private readonly logDir: string;
+  /** Where the functions' outcome notifications land (JSON lines), and how many of each were shown. */
+  notificationsFile = '';
+  private readonly notificationsShown = new Map<string, number>();
 
   private constructor(
     private readonly options: LocalPipelineOptions,
@@ -186,6 +212,8 @@ export class LocalPipeline {
     const s3Server = await startS3Server({
       dataDir: path.join(dataRoot, 's3'),
       buckets: [LOCAL_BUCKET],
+      ...(options.s3Host ? { host: options.s3Host } : {}),
+      ...(options.s3Port !== undefined ? { port: options.s3Port } : {}),
       onObjectCreated: (event) => pipeline?.objectCreated(event),
     });
     cleanup.push(() => s3Server.close());
@@ -232,6 +260,8 @@ export class LocalPipeline {
 
     const created = new LocalPipeline(options, s3Client);
     created.simulator = simulator;
+    created.s3Url = s3Server.url;
+    created.startedFile = path.join(dataRoot, 'started.jsonl');
 
     const template = await loadTemplate({
       cacheDir: path.join(path.dirname(options.stateDir), '.cache'),
@@ -264,6 +294,10 @@ export class LocalPipeline {
     for (const fn of Object.values(synthesized.functions)) Object.assign(environment, fn.environment);
     delete environment.AEP_SECRET_ARN;
     delete environment.NODE_OPTIONS;
+    // Outcome notifications go to a file of this target instead of the SNS topic (functions/shared/notify.ts).
+    delete environment.NOTIFICATION_TOPIC_ARN;
+    created.notificationsFile = path.join(dataRoot, 'notifications.jsonl');
+    environment.NOTIFICATIONS_FILE = created.notificationsFile;
     Object.assign(process.env, environment);
 
     const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION });
@@ -309,14 +343,18 @@ export class LocalPipeline {
       handler = import(path.join(PROJECT_ROOT, fn.handlerFile)).then((m: { handler: Handler }) => m.handler);
       this.handlers.set(fn.handlerFile, handler);
     }
+    const call = (async () => (await handler)(structuredClone(payload), lambdaContext(fn.logicalId)))();
+    this.inflight.add(call);
     try {
-      return await (await handler)(structuredClone(payload), lambdaContext(fn.logicalId));
+      return await call;
     } catch (error) {
       // Lambda reports errorType from the error's name and the Cause as {"errorType","errorMessage",…}.
       const err = error instanceof Error ? error : new Error(String(error));
       const shaped = new Error(JSON.stringify({ errorType: err.name, errorMessage: err.message }));
       shaped.name = err.name;
       throw shaped;
+    } finally {
+      this.inflight.delete(call);
     }
   }
 
@@ -359,7 +397,19 @@ export class LocalPipeline {
     const fn = this.functions['start-pipeline'];
     if (!fn) throw new Error('the template has no start-pipeline function');
     const started = this.invoke(fn, bridgeEvent) as Drop['started'];
-    started.catch(() => undefined);
+    started.then(
+      (result) => {
+        if (result.status !== 'STARTED' || !result.executionName) return;
+        const record: StartedRecord = {
+          key: event.key,
+          ...(event.versionId ? { versionId: event.versionId } : {}),
+          execution: result.executionName,
+          startedAt: new Date().toISOString(),
+        };
+        appendFileSync(this.startedFile, `${JSON.stringify(record)}\n`);
+      },
+      () => undefined,
+    );
     this.drops.push({ key: event.key, sequencer: event.sequencer, started });
   }
 
@@ -406,10 +456,13 @@ export class LocalPipeline {
   ): void {
     const progress = this.options.progress;
     if (!progress) return;
-    const tag = `[${execution.name}]`;
+    const tag = this.options.progressWithFile
+      ? `[${execution.name} ${fileKeyOf(execution)}]`
+      : `[${execution.name}]`;
     if (event.type === 'StateExited' && event.stateName) {
       const detail = describeState(event.stateName, event.output);
       if (detail) progress(`${tag} ${event.stateName}: ${detail}`);
+      this.showNotifications(execution.name);
     } else if (event.type === 'StateRetried') {
       progress(`${tag} ${event.stateName}: retrying (attempt ${(event.retryAttempt ?? 0) + 1})`);
     } else if (event.type === 'StateFailed') {
@@ -418,6 +471,12 @@ export class LocalPipeline {
   }
 
   private async executionClosed(execution: LocalExecution): Promise<void> {
+    await this.recordFailure(execution);
+    const onClosed = this.options.onExecutionClosed;
+    if (onClosed) onClosed(await this.summarize(execution));
+  }
+
+  private async recordFailure(execution: LocalExecution): Promise<void> {
     if (execution.status === 'SUCCEEDED') return;
     // The EventBridge rule on the execution's status: only for FAILED/TIMED_OUT/ABORTED, as in AWS.
     const statusEvent = {
@@ -446,12 +505,35 @@ export class LocalPipeline {
     if (fn && this.statusRule && matchesEventPattern(this.statusRule, statusEvent)) {
       try {
         await this.invoke(fn, statusEvent);
+        this.showNotifications(execution.name);
       } catch (error) {
         this.options.progress?.(
           `[${execution.name}] the failure report could not be written: ${(error as Error).message}`,
         );
       }
     }
+  }
+
+  /** The outcome notifications published for an execution so far (the local stand-in for the SNS topic). */
+  notifications(executionName: string): NotificationMessage[] {
+    if (!existsSync(this.notificationsFile)) return [];
+    return readFileSync(this.notificationsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as NotificationMessage)
+      .filter((message) => message.document.execution === executionName);
+  }
+
+  /** Progress lines for the notifications of an execution not shown yet. */
+  private showNotifications(executionName: string): void {
+    const progress = this.options.progress;
+    if (!progress) return;
+    const messages = this.notifications(executionName);
+    const shown = this.notificationsShown.get(executionName) ?? 0;
+    for (const message of messages.slice(shown)) {
+      progress(`[${executionName}] notified (${this.notificationsFile}): ${message.subject}`);
+    }
+    this.notificationsShown.set(executionName, messages.length);
   }
 
   /** Waits for an execution to close and summarises it in the shape of `run --json` (DESIGN §5). */
@@ -530,6 +612,29 @@ export class LocalPipeline {
     return path.join(root, 's3', this.bucket, key);
   }
 
+  /** What `started.jsonl` says, oldest first (empty before the first execution). */
+  startedRecords(): StartedRecord[] {
+    if (!existsSync(this.startedFile)) return [];
+    return readFileSync(this.startedFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as StartedRecord);
+  }
+
+  /**
+   * Stops every running execution as StopExecution would (ABORTED, which the status rule reports in
+   * error.json), and waits for them to close and for the handlers still running to return.
+   */
+  async interrupt(): Promise<LocalExecution[]> {
+    // Uploads whose start-pipeline call is still going: let them start (or not) first, so none is missed.
+    await Promise.allSettled(this.drops.map((d) => d.started));
+    const running = (this.sfn?.list() ?? []).filter((e) => e.status === 'RUNNING');
+    for (const execution of running) execution.abort();
+    await Promise.all(running.map((e) => e.done));
+    await Promise.allSettled([...this.inflight]);
+    return running;
+  }
+
   async close(): Promise<void> {
     for (const execution of this.sfn?.list() ?? []) {
       if (execution.status === 'RUNNING') execution.abort();
@@ -541,6 +646,15 @@ export class LocalPipeline {
         // closing the rest matters more
       }
     }
+  }
+}
+
+/** The `incoming/…` key an execution was started for, from its input. */
+function fileKeyOf(execution: LocalExecution): string {
+  try {
+    return (JSON.parse(execution.input) as { file?: { key?: string } }).file?.key ?? '';
+  } catch {
+    return '';
   }
 }
 

@@ -1,5 +1,5 @@
 // A local Step Functions service: runs the synthesized definition with aws-local-stepfunctions, keeps the
-// executions with their history, and applies AWS's StartExecution naming rules.
+// executions with their history, applies AWS's StartExecution naming rules, and redrives as AWS does.
 import '../polyfills.ts';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './synthesized.ts';
@@ -13,8 +13,12 @@ export interface HistoryEvent {
   stateType?: string;
   error?: string;
   cause?: string;
+  /** StateEntered: the state's input, which a redrive hands the failed state again. */
+  input?: unknown;
   output?: unknown;
   retryAttempt?: number;
+  /** ExecutionRedriven only: how many times the execution has been redriven, this one included. */
+  redriveCount?: number;
   /** LocalWaitScaled only: the seconds AWS would wait, and the milliseconds waited here. */
   waitSeconds?: number;
   waitMs?: number;
@@ -31,7 +35,9 @@ export interface LocalExecution {
   error?: string;
   cause?: string;
   history: HistoryEvent[];
-  /** Resolves when the execution has closed, whatever its status. */
+  redriveCount: number;
+  redriveDate?: Date;
+  /** Resolves when the execution (or its latest redrive) has closed, whatever its status. */
   done: Promise<LocalExecution>;
   abort(): void;
 }
@@ -63,14 +69,41 @@ export class ExecutionAlreadyExistsError extends Error {
   }
 }
 
+/** RedriveExecution refused: AWS's error name, and its reason. */
+export class ExecutionNotRedrivableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutionNotRedrivable';
+  }
+}
+
+const CLOSED_UNSUCCESSFULLY: ReadonlySet<ExecutionStatus> = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+
 export class LocalStepFunctions {
   readonly stateMachineArn: string;
   private readonly executions = new Map<string, LocalExecution>();
-  private readonly machine: StateMachine;
+  /** The definition as synthesized, and copies starting at a state a redrive resumes at. */
+  private readonly machines = new Map<string, StateMachine>();
 
   constructor(private readonly options: LocalStepFunctionsOptions) {
     this.stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${options.stateMachineName}`;
-    this.machine = new StateMachine(options.definition, { validationOptions: { checkArn: false } });
+    this.machines.set(
+      options.definition.StartAt,
+      new StateMachine(options.definition, { validationOptions: { checkArn: false } }),
+    );
+  }
+
+  /** The same definition entered at `stateName` (validated once, as the original). */
+  private machineStartingAt(stateName: string): StateMachine {
+    let machine = this.machines.get(stateName);
+    if (!machine) {
+      machine = new StateMachine(
+        { ...this.options.definition, StartAt: stateName },
+        { validationOptions: { noValidate: true } },
+      );
+      this.machines.set(stateName, machine);
+    }
+    return machine;
   }
 
   executionArn(name: string): string {
@@ -101,27 +134,69 @@ export class LocalStepFunctions {
   }
 
   private launch(name: string, input: string): LocalExecution {
-    const arn = this.executionArn(name);
-    const history: HistoryEvent[] = [];
-    let resolveDone!: (e: LocalExecution) => void;
     const execution: LocalExecution = {
       name,
-      arn,
+      arn: this.executionArn(name),
       input,
       status: 'RUNNING',
       startDate: new Date(),
-      history,
-      done: new Promise((resolve) => {
-        resolveDone = resolve;
-      }),
+      history: [],
+      redriveCount: 0,
+      // Both replaced by run() before anyone can see the execution.
+      done: Promise.resolve() as unknown as Promise<LocalExecution>,
       abort: () => undefined,
     };
     this.executions.set(name, execution);
+    this.run(execution, this.options.definition.StartAt, JSON.parse(input));
+    return execution;
+  }
 
-    const record = (event: HistoryEvent) => {
-      history.push(event);
-      this.options.onEvent?.(execution, event);
-    };
+  /**
+   * RedriveExecution as AWS does it: a FAILED, TIMED_OUT or ABORTED execution resumes at the state it stopped
+   * in, with that state's input from the history, under the same name and ARN; the history goes on with an
+   * ExecutionRedriven event, the states that succeeded are not run again, and retry counts start afresh.
+   */
+  redrive(nameOrArn: string): LocalExecution {
+    const execution = this.get(nameOrArn);
+    if (!execution) throw new Error(`Execution Does Not Exist: '${nameOrArn}'`);
+    if (!CLOSED_UNSUCCESSFULLY.has(execution.status)) {
+      throw new ExecutionNotRedrivableError(
+        `Execution is ${execution.status} and cannot be redriven: '${execution.arn}'`,
+      );
+    }
+    const entered = [...execution.history].reverse().find((e) => e.type === 'StateEntered');
+    if (!entered?.stateName) {
+      throw new ExecutionNotRedrivableError(`Execution never entered a state: '${execution.arn}'`);
+    }
+    execution.redriveCount += 1;
+    execution.redriveDate = new Date();
+    execution.status = 'RUNNING';
+    execution.stopDate = undefined;
+    execution.output = undefined;
+    execution.error = undefined;
+    execution.cause = undefined;
+    this.record(execution, {
+      type: 'ExecutionRedriven',
+      timestamp: execution.redriveDate.getTime(),
+      redriveCount: execution.redriveCount,
+    });
+    this.run(execution, entered.stateName, entered.input ?? JSON.parse(execution.input));
+    return execution;
+  }
+
+  private record(execution: LocalExecution, event: HistoryEvent): void {
+    execution.history.push(event);
+    this.options.onEvent?.(execution, event);
+  }
+
+  /** Runs the definition from `startAt` with `input`, appending to the execution's history until it closes. */
+  private run(execution: LocalExecution, startAt: string, input: unknown): void {
+    const { name, arn, history } = execution;
+    let resolveDone!: (e: LocalExecution) => void;
+    execution.done = new Promise((resolve) => {
+      resolveDone = resolve;
+    });
+    const record = (event: HistoryEvent) => this.record(execution, event);
     const scale = this.options.timeScale;
     // The Wait states read their seconds from the poll a Task just returned (`<result>.poll.waitSeconds`);
     // the override scales exactly that value, so the number of polls matches what AWS would do.
@@ -171,18 +246,29 @@ export class LocalStepFunctions {
         waitTimeOverrides,
         retryIntervalOverrides,
       },
-      context: { Execution: { Id: arn, Name: name, StartTime: execution.startDate.toISOString() } },
+      context: {
+        Execution: {
+          Id: arn,
+          Name: name,
+          StartTime: execution.startDate.toISOString(),
+          RedriveCount: execution.redriveCount,
+        },
+      },
       noThrowOnAbort: true,
     };
-    const run = this.machine.run(JSON.parse(input), runOptions);
+    const run = this.machineStartingAt(startAt).run(input as Parameters<StateMachine['run']>[0], runOptions);
     execution.abort = run.abort;
 
+    // A redrive continues the execution: AWS records ExecutionRedriven (above), not a second ExecutionStarted.
+    const redriven = execution.redriveCount > 0;
     const consumeEvents = (async () => {
       for await (const log of run.eventLogs) {
+        if (redriven && log.type === 'ExecutionStarted') continue;
         const event: HistoryEvent = { type: log.type, timestamp: log.timestamp };
         if ('state' in log && log.state) {
           event.stateName = log.state.name;
           event.stateType = log.state.type;
+          if (log.type === 'StateEntered') event.input = log.state.input;
           if (log.type === 'StateExited') event.output = log.state.output;
         }
         if ('Error' in log) {
@@ -220,7 +306,6 @@ export class LocalStepFunctions {
         await this.close(execution, resolveDone);
       },
     );
-    return execution;
   }
 
   private async close(execution: LocalExecution, resolveDone: (e: LocalExecution) => void): Promise<void> {

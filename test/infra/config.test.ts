@@ -31,6 +31,7 @@ describe('loadPipelineConfig', () => {
       failedRetentionDays: 90,
       noncurrentVersionRetentionDays: 7,
       logRetentionDays: 30,
+      metricsNamespace: 'AepAudiencePipeline',
     });
   });
 

@@ -443,7 +443,11 @@ describe('state machine', () => {
           next,
         },
       );
-      expect(state.Parameters).toEqual({ 'executionName.$': '$$.Execution.Name', 'state.$': '$' });
+      expect(state.Parameters).toEqual({
+        'executionName.$': '$$.Execution.Name',
+        'executionArn.$': '$$.Execution.Id',
+        'state.$': '$',
+      });
     }
   });
 

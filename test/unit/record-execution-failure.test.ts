@@ -52,7 +52,15 @@ describe('recordExecutionFailure', () => {
       deps(),
     );
 
-    expect(result).toEqual({ status: 'WRITTEN', key: `reports/${EXEC}/error.json` });
+    expect(result).toEqual({
+      status: 'WRITTEN',
+      key: `reports/${EXEC}/error.json`,
+      execution: EXEC,
+      executionArn: ARN,
+      file,
+      code: 'AEP_UNAVAILABLE',
+      message: 'AEP answered 503 five times',
+    });
     expect(bucket.json(result.key)).toEqual({
       status: 'FAILED',
       execution: EXEC,

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { validateLocalFile } from '../../local/validate.ts';
+import { stackValidationSettings, validateLocalFile } from '../../local/validate.ts';
 
 const fixture = (name: string) => path.resolve(import.meta.dirname, '../fixtures/csv', name);
 const work = mkdtempSync(path.join(tmpdir(), 'validate-local-'));
@@ -88,5 +88,29 @@ describe('validateLocalFile', () => {
     const before = readdirSync(work).sort();
     await validateLocalFile(path.join(work, 'declared.csv'));
     expect(readdirSync(work).sort()).toEqual(before);
+  });
+
+  it("honours the stack's requireManifest: no manifest is MANIFEST_MISSING, a manifest passes", async () => {
+    const settings = { ...stackValidationSettings(), requireManifest: true };
+    const missing = await validateLocalFile(fixture('types.csv'), undefined, settings);
+    expect(missing).toMatchObject({ valid: false, rows: 0 });
+    expect(missing.errors).toEqual([
+      {
+        row: null,
+        column: null,
+        code: 'MANIFEST_MISSING',
+        message: expect.stringContaining('types.manifest.json'),
+      },
+    ]);
+    const manifest = file('required.manifest.json', JSON.stringify({ name: 'Required' }));
+    expect((await validateLocalFile(fixture('types.csv'), manifest, settings)).valid).toBe(true);
+  });
+
+  it('takes its settings from cdk.json, as the stack does', () => {
+    expect(stackValidationSettings()).toEqual({
+      identityNamespaces: { crmid: 'CRMID' },
+      maxFileSizeBytes: 10 * 1024 ** 3,
+      requireManifest: false,
+    });
   });
 });

@@ -97,6 +97,19 @@ describe('the synthesized state machine, run locally', () => {
     expect(await exists(`reports/${name}/validation.json`)).toBe(true);
     const audiences = pipeline.simulator!.audiences().filter((a) => a.audienceId === summary.audienceId);
     expect(audiences).toHaveLength(1);
+    const [notified, ...more] = pipeline.notifications(name);
+    expect(more).toEqual([]);
+    expect(notified?.attributes).toEqual({ outcome: 'SUCCEEDED', folder: 'workflow' });
+    expect(notified?.document).toMatchObject({
+      outcome: 'SUCCEEDED',
+      file: key,
+      execution: name,
+      audienceId: summary.audienceId,
+      rows: 40,
+      invalidRows: 0,
+      reports: `s3://${pipeline.bucket}/reports/${name}/`,
+    });
+    expect(notified?.text).toContain("exports follow AEP's daily segmentation job");
     for (const flow of SIMULATOR_DEFAULT_FLOWS) {
       const selectors = pipeline
         .simulator!.flow(flow.id)!
@@ -135,6 +148,11 @@ describe('the synthesized state machine, run locally', () => {
       code: 'VALIDATION_FAILED',
     });
     expect(pipeline.simulator!.calls.length).toBe(callsBefore);
+    const notified = pipeline.notifications(summary.execution);
+    expect(notified.map((n) => n.document.outcome)).toEqual(['FAILED']);
+    expect(notified[0]?.document.code).toBe('VALIDATION_FAILED');
+    expect(notified[0]?.text).toMatch(/row 1, column "email"/);
+    expect(JSON.stringify(notified)).not.toContain('not-an-email');
   });
 
   it('operation FAILED: caught, AEP_OPERATION_FAILED, original in failed/', async () => {
@@ -180,6 +198,12 @@ describe('the synthesized state machine, run locally', () => {
     expect(await exists(key)).toBe(true);
     const report = await pipeline.readJson(`reports/${summary.execution}/error.json`);
     expect(report).toMatchObject({ code: 'AEP_UNAVAILABLE', redrivable: true });
+    // Published by record-execution-failure, HandleFailure never ran.
+    const notified = pipeline.notifications(summary.execution);
+    expect(notified.map((n) => [n.document.outcome, n.document.code])).toEqual([
+      ['FAILED', 'AEP_UNAVAILABLE'],
+    ]);
+    expect(notified[0]?.document.consoleUrl).toContain(`#/v2/executions/details/${summary.executionArn}`);
     const execution = pipeline.sfn.get(summary.execution)!;
     const retries = execution.history.filter(
       (e) => e.type === 'StateRetried' && e.stateName === 'CreateAudience',

@@ -2,10 +2,8 @@
 // fits every value, else string. Incremental: one observer per column, fed value by value.
 import type { AepFieldType } from '../../shared/aep/types.ts';
 
-const INTEGER = /^[+-]?(0|[1-9]\d*)$/;
 const DECIMAL = /^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
 const LEADING_ZERO = /^[+-]?0\d/;
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_WITH_ZONE =
   /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
 const INT32_MIN = -(2n ** 31n);
@@ -13,34 +11,72 @@ const INT32_MAX = 2n ** 31n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** `[+-]?(0|[1-9]\d*)` by a char scan: this runs on every cell of an integer column. */
+function isPlainInteger(value: string): boolean {
+  const start = value.charCodeAt(0) === 43 || value.charCodeAt(0) === 45 ? 1 : 0; // + -
+  const length = value.length;
+  if (start >= length) return false;
+  if (value.charCodeAt(start) === 48) return length === start + 1; // 0, but not 007
+  for (let i = start; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 type IntegerWidth = 'integer' | 'long' | undefined;
 
 /** `integer` within ±2^31, `long` within AEP's 64 bits, undefined for anything else (BigInt: no rounding). */
 function integerWidth(value: string): IntegerWidth {
-  if (!INTEGER.test(value)) return undefined;
+  if (!isPlainInteger(value)) return undefined;
+  // Up to 15 digits a double is exact: no BigInt needed (the common case, and BigInt allocates).
+  if (value.length <= 15) {
+    const n = Number(value);
+    if (n >= -2147483648 && n <= 2147483647) return 'integer';
+    return 'long';
+  }
   const n = BigInt(value);
   if (n >= INT32_MIN && n <= INT32_MAX) return 'integer';
   if (n >= INT64_MIN && n <= INT64_MAX) return 'long';
   return undefined;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** A day that exists: Date.parse rolls `2026-02-30` over to March instead of refusing it. */
-function isRealDay(year: string, month: string, day: string): boolean {
-  const y = Number(year);
-  const m = Number(month);
-  const d = Number(day);
+function isRealDay(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= DAYS_IN_MONTH[m - 1]! + (leap ? 1 : 0);
+}
+
+/** `d` at `at` as a digit 0–9, or -1: a char scan, so no match arrays are allocated per value. */
+function digit(value: string, at: number): number {
+  const c = value.charCodeAt(at) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+/** `YYYY-MM-DD` at the start of `value`, a real day; no allocation. */
+function startsWithRealDate(value: string): boolean {
+  if (value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  const y0 = digit(value, 0);
+  const y1 = digit(value, 1);
+  const y2 = digit(value, 2);
+  const y3 = digit(value, 3);
+  const m0 = digit(value, 5);
+  const m1 = digit(value, 6);
+  const d0 = digit(value, 8);
+  const d1 = digit(value, 9);
+  if ((y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1) < 0) return false;
+  return isRealDay(y0 * 1000 + y1 * 100 + y2 * 10 + y3, m0 * 10 + m1, d0 * 10 + d1);
 }
 
 function isDate(value: string): boolean {
-  const match = DATE.exec(value);
-  return match !== null && isRealDay(match[1]!, match[2]!, match[3]!);
+  return value.length === 10 && startsWithRealDate(value);
 }
 
 function isDatetimeWithZone(value: string): boolean {
-  const match = DATETIME_WITH_ZONE.exec(value);
-  return match !== null && isRealDay(match[1]!, match[2]!, match[3]!);
+  return DATETIME_WITH_ZONE.test(value) && startsWithRealDate(value);
 }
 
 function isNumber(value: string): boolean {
@@ -56,8 +92,11 @@ export class TypeObserver {
   private date = true;
   private datetime = true;
   private seen = false;
+  /** Only `string` is left: nothing more to learn from the column. */
+  private settled = false;
 
   observe(raw: string): void {
+    if (this.settled || raw === '') return;
     const value = raw.trim();
     if (value === '') return;
     this.seen = true;
@@ -67,9 +106,11 @@ export class TypeObserver {
       if (width === undefined) this.integer = false;
       else if (width === 'long') this.long = true;
     }
-    if (this.number && (!isNumber(value) || LEADING_ZERO.test(value))) this.number = false;
+    // An integer without leading zeros is a number: the number check only matters once integer is out.
+    if (!this.integer && this.number && (!isNumber(value) || LEADING_ZERO.test(value))) this.number = false;
     if (this.date && !isDate(value)) this.date = false;
     if (this.datetime && !isDatetimeWithZone(value)) this.datetime = false;
+    this.settled = !(this.boolean || this.integer || this.number || this.date || this.datetime);
   }
 
   result(): AepFieldType {

@@ -3,14 +3,23 @@
 import type { Readable, Writable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { AepFieldType, AudienceField } from '../../shared/aep/types.ts';
-import { maskValue } from '../../shared/mask.ts';
 import type { Manifest } from '../manifest.ts';
 import { csvLine } from './csv-writer.ts';
-import { identityCheckFor, normalizeHeader } from './identities.ts';
-import { fitsType, TypeObserver } from './inference.ts';
+import { normalizeHeader } from './identities.ts';
+import { TypeObserver } from './inference.ts';
+import { OutputBatch } from './output-batch.ts';
+import { RowChecker } from './row-checker.ts';
 
 export const MAX_COLUMNS = 41;
 export const MAX_LISTED_ERRORS = 1000;
+
+/** csv-parse's options: arrays (no per-row objects), BOM stripped, blank lines skipped, widths checked by us. */
+export const CSV_PARSE_OPTIONS = {
+  bom: true,
+  relax_column_count: true,
+  skip_empty_lines: true,
+  skip_records_with_empty_values: false,
+} as const;
 
 export interface ValidationIssue {
   row: number | null;
@@ -51,17 +60,11 @@ export interface EngineResult {
   durationMs: number;
 }
 
-interface Column {
+export interface Column {
   name: string;
   identityNs?: string;
   declared?: AepFieldType;
   observer: TypeObserver;
-}
-
-function write(stream: Writable | undefined, text: string): Promise<void> | undefined {
-  if (!stream) return undefined;
-  if (stream.write(text)) return undefined;
-  return new Promise((resolve) => stream.once('drain', resolve));
 }
 
 export async function validateCsv(input: Readable, options: EngineOptions): Promise<EngineResult> {
@@ -146,12 +149,7 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   }
 
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const parser = parse({
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_empty_values: false,
-  });
+  const parser = parse(CSV_PARSE_OPTIONS);
   const feed = (async () => {
     try {
       for await (const chunk of input) {
@@ -162,7 +160,12 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
         } catch {
           throw Object.assign(new Error('the file is not valid UTF-8 text'), { code: 'INVALID_ENCODING' });
         }
-        if (!nonWhitespace && /\S/.test(buffer.toString('latin1'))) nonWhitespace = true;
+        if (!nonWhitespace) {
+          // A UTF-8 BOM (ï»¿ read as latin1) at the very start is not content: a BOM alone is an empty file.
+          const text = buffer.toString('latin1');
+          if (/\S/.test(bytes === buffer.length ? text.replace(/^\xef\xbb\xbf/, '') : text))
+            nonWhitespace = true;
+        }
         if (buffer.includes(0)) {
           throw Object.assign(new Error('the file holds binary content (NUL bytes), not CSV text'), {
             code: 'BINARY',
@@ -170,9 +173,14 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
         }
         if (!parser.write(buffer)) {
           // A parse error destroys the parser: then no 'drain' comes, and reading stops.
-          await new Promise((resolve) => {
-            parser.once('drain', resolve);
-            parser.once('close', resolve);
+          await new Promise<void>((resolve) => {
+            const go = () => {
+              parser.off('drain', go);
+              parser.off('close', go);
+              resolve();
+            };
+            parser.on('drain', go);
+            parser.on('close', go);
           });
         }
         if (parser.destroyed) return;
@@ -184,40 +192,45 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
     }
   })();
 
+  // Output is gathered into strings and written in batches of about 64 KB: one stream write per row costs
+  // more than the checks themselves. A batch is awaited only when the sink pushes back.
+  const staged = new OutputBatch(options.staged);
+  const rejects = new OutputBatch(options.rejects);
   let header: string[] | undefined;
+  let row: RowChecker | undefined;
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
-      if (!header) {
+      // A line of blanks is a blank line (csv-parse skips only truly empty ones): skipped, not a row.
+      if (record.length === 1 && record[0]!.trim() === '') continue;
+      if (!row) {
         header = record;
         columns = checkHeader(record, options, fileIssue, (m) => {
           manifestError = true;
           fileIssue('MANIFEST_INVALID', m);
         });
         if (fileError) break;
-        await write(options.staged, csvLine(columns.map((c) => c.name)));
+        row = new RowChecker(columns);
+        staged.add(csvLine(columns.map((c) => c.name)));
         continue;
       }
       rows += 1;
-      const rowIssues = checkRow(record, rows, columns);
-      if (rowIssues.length > 0) {
+      const rowIssues = row.check(record, rows);
+      if (rowIssues) {
         invalidRows += 1;
         for (const e of rowIssues) {
           issue(e);
-          await write(options.rejects, csvLine([String(e.row), e.column ?? '', e.code, e.message]));
+          rejects.add(csvLine([String(e.row), e.column ?? '', e.code, e.message]));
         }
+        const pending = rejects.flushIfFull();
+        if (pending) await pending;
         continue;
       }
-      const staged = record.map((value, i) => {
-        const column = columns[i]!;
-        column.observer.observe(value);
-        if (!column.identityNs) return value;
-        const normalized = identityCheckFor(column.identityNs).normalize(value);
-        if (normalized !== undefined)
-          identities[column.identityNs] = (identities[column.identityNs] ?? 0) + 1;
-        return normalized ?? '';
-      });
-      await write(options.staged, csvLine(staged));
+      staged.add(row.stage(identities));
+      const pending = staged.flushIfFull();
+      if (pending) await pending;
     }
+    await staged.flush();
+    await rejects.flush();
   } catch (error) {
     const e = error as { code?: string; message: string; lines?: number };
     if (e.code === 'INVALID_ENCODING') fileIssue('INVALID_ENCODING', e.message);
@@ -315,47 +328,6 @@ function checkHeader(
     );
   }
   return columns;
-}
-
-function checkRow(record: string[], row: number, columns: Column[]): ValidationIssue[] {
-  if (record.length !== columns.length) {
-    return [
-      {
-        row,
-        column: null,
-        code: 'ROW_WIDTH_MISMATCH',
-        message: `row ${row} has ${record.length} cells; the header has ${columns.length}`,
-      },
-    ];
-  }
-  const issues: ValidationIssue[] = [];
-  let identityFound = false;
-  record.forEach((value, i) => {
-    const column = columns[i]!;
-    if (column.identityNs) {
-      if (value.trim() === '') return;
-      const check = identityCheckFor(column.identityNs);
-      if (check.normalize(value) === undefined) {
-        issues.push({
-          row,
-          column: column.name,
-          code: 'INVALID_IDENTITY',
-          message: `row ${row}, column "${column.name}": "${maskValue(value)}" ${check.expected}`,
-        });
-      } else identityFound = true;
-    } else if (column.declared && !fitsType(column.declared, value)) {
-      issues.push({
-        row,
-        column: column.name,
-        code: 'TYPE_MISMATCH',
-        message: `row ${row}, column "${column.name}": "${maskValue(value)}" is not ${/^[aeiou]/.test(column.declared) ? 'an' : 'a'} ${column.declared}`,
-      });
-    }
-  });
-  if (!identityFound && issues.length === 0) {
-    issues.push({ row, column: null, code: 'MISSING_IDENTITY', message: `row ${row} has no identity value` });
-  }
-  return issues;
 }
 
 /** csv-parse's message without the cell value it sometimes quotes (`value is "…"`): reports hold no raw data. */

@@ -1,0 +1,193 @@
+// Outcome notifications (DESIGN §1): every file, success or failure, ends with one short message on one SNS
+// topic, so the team that dropped it hears back. The port has two adapters: SNS in AWS
+// (NOTIFICATION_TOPIC_ARN), a JSON-lines file in the local runner (NOTIFICATIONS_FILE).
+// Messages carry names, ids, counts, codes and the pipeline's own messages: no cell value, no secret.
+import { appendFile } from 'node:fs/promises';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { EXPORT_NOTE } from '../archive-file/archive-file.ts';
+import { belowIncoming } from './naming.ts';
+import type { PipelineState } from './state.ts';
+
+export type Outcome = 'SUCCEEDED' | 'FAILED';
+
+/** The structured body: what a program subscribed to the topic reads (the `default` SNS message). */
+export interface OutcomeNotification {
+  outcome: Outcome;
+  file: string;
+  execution: string;
+  executionArn: string | null;
+  /** The execution in the Step Functions console. */
+  consoleUrl: string | null;
+  /** Where this execution's reports are: `s3://bucket/reports/<execution>/`. */
+  reports: string;
+  audienceId: string | null;
+  audienceName: string | null;
+  refreshed: boolean;
+  rows: number | null;
+  invalidRows: number | null;
+  destinations: { flowId: string; status: string }[];
+  /** Failure only: the pipeline code and its message. */
+  code?: string;
+  message?: string;
+  /** Success only: what SUCCEEDED does and does not mean yet. */
+  note?: string;
+}
+
+/** What is published: a subject, the text people read (e-mail), the document programs read, and filterable attributes. */
+export interface NotificationMessage {
+  subject: string;
+  text: string;
+  document: OutcomeNotification;
+  /** SNS message attributes, for subscription filter policies (e.g. only `FAILED`, only `teamA/`). */
+  attributes: { outcome: Outcome; folder: string };
+}
+
+export interface Notifier {
+  publish(message: NotificationMessage): Promise<void>;
+}
+
+/** `arn:aws:states:<region>:…` → the console page of that execution. */
+export function executionConsoleUrl(executionArn: string): string | null {
+  const region = executionArn.split(':')[3];
+  if (!region) return null;
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** The first folder below incoming/ (`teamA` for `incoming/teamA/x.csv`), empty for a file at the top. */
+function folderOf(key: string): string {
+  const rest = belowIncoming(key);
+  const slash = rest.indexOf('/');
+  return slash > 0 ? rest.slice(0, slash) : '';
+}
+
+export interface OutcomeInput {
+  outcome: Outcome;
+  bucket: string;
+  file: string;
+  execution: string;
+  executionArn?: string | undefined;
+  state?: Partial<PipelineState> | undefined;
+  failure?: { code: string; message: string } | undefined;
+}
+
+/** Builds the message for a file's outcome from what the ending function knows. */
+export function outcomeMessage(input: OutcomeInput): NotificationMessage {
+  const { state } = input;
+  const validation = state?.validation;
+  const destinations = (state?.activation?.destinations ?? []).map((d) => ({
+    flowId: d.flowId,
+    status: d.status,
+  }));
+  const document: OutcomeNotification = {
+    outcome: input.outcome,
+    file: input.file,
+    execution: input.execution,
+    executionArn: input.executionArn ?? null,
+    consoleUrl: input.executionArn ? executionConsoleUrl(input.executionArn) : null,
+    reports: `s3://${input.bucket}/reports/${input.execution}/`,
+    audienceId: state?.audience?.audienceId ?? null,
+    audienceName: state?.audience?.name ?? validation?.audience?.name ?? null,
+    refreshed: state?.audience?.refreshed ?? false,
+    rows: validation?.rows ?? null,
+    invalidRows: validation?.invalidRows ?? null,
+    destinations,
+  };
+  if (input.outcome === 'FAILED') {
+    document.code = input.failure?.code ?? 'UNKNOWN';
+    document.message = input.failure?.message ?? 'The execution failed without a message.';
+  } else {
+    document.note = `The audience is ingested and its destinations hold it; ${EXPORT_NOTE}.`;
+  }
+  return {
+    subject: subjectOf(document),
+    text: textOf(document),
+    document,
+    attributes: { outcome: input.outcome, folder: folderOf(input.file) },
+  };
+}
+
+/** SNS subjects: at most 100 printable ASCII characters, no line break. */
+function subjectOf(n: OutcomeNotification): string {
+  const name = belowIncoming(n.file);
+  const head = n.outcome === 'SUCCEEDED' ? 'Audience ready' : `File failed (${n.code})`;
+  const subject = `${head}: ${name}`.replace(/[^\x20-\x7e]/g, '?');
+  return subject.length > 100 ? `${subject.slice(0, 99)}~` : subject;
+}
+
+function textOf(n: OutcomeNotification): string {
+  const lines = [`File: ${n.file}`, `Execution: ${n.execution}`, `Outcome: ${n.outcome}`];
+  if (n.outcome === 'FAILED') {
+    lines.push(`Code: ${n.code}`, `Message: ${n.message}`);
+  } else {
+    lines.push(
+      `Audience: ${n.audienceName ?? ''} (${n.audienceId ?? 'unknown id'})${n.refreshed ? ', refreshed' : ''}`,
+    );
+  }
+  if (n.rows !== null) lines.push(`Rows: ${n.rows}, of which invalid: ${n.invalidRows ?? 0}`);
+  for (const d of n.destinations) lines.push(`Destination ${d.flowId}: ${d.status}`);
+  if (n.note) lines.push(n.note);
+  lines.push(`Reports: ${n.reports}`);
+  if (n.consoleUrl) lines.push(`Execution in the console: ${n.consoleUrl}`);
+  return `${lines.join('\n')}\n`;
+}
+
+let snsClient: SNSClient | undefined;
+
+/** One SNS client per container, built on first use. */
+function sharedSnsClient(): SNSClient {
+  snsClient ??= new SNSClient({});
+  return snsClient;
+}
+
+/** SNS: JSON for programs (`default`), the text for e-mail, attributes for filter policies. */
+export class SnsNotifier implements Notifier {
+  constructor(
+    private readonly topicArn: string,
+    private readonly sns: Pick<SNSClient, 'send'> = sharedSnsClient(),
+  ) {}
+
+  async publish(message: NotificationMessage): Promise<void> {
+    await this.sns.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Subject: message.subject,
+        MessageStructure: 'json',
+        Message: JSON.stringify({
+          default: JSON.stringify(message.document),
+          email: message.text,
+        }),
+        MessageAttributes: {
+          outcome: { DataType: 'String', StringValue: message.attributes.outcome },
+          // SNS refuses an empty string value: a file at the top of incoming/ has folder "-".
+          folder: { DataType: 'String', StringValue: message.attributes.folder || '-' },
+        },
+      }),
+    );
+  }
+}
+
+/** The local runner's topic: one JSON line per message, appended to a file it reads and shows. */
+export class FileNotifier implements Notifier {
+  constructor(private readonly file: string) {}
+
+  async publish(message: NotificationMessage): Promise<void> {
+    await appendFile(this.file, `${JSON.stringify(message)}\n`);
+  }
+}
+
+/** Publishes nowhere: a function deployed without a topic (never in this stack) still does its work. */
+export class NoNotifier implements Notifier {
+  async publish(): Promise<void> {}
+}
+
+/**
+ * The notifier the environment asks for: the topic in AWS, the file locally. Cheap: handlers ask per
+ * invocation, so a local runner started again in the same process gets its own file.
+ */
+export function notifierFromEnvironment(env: NodeJS.ProcessEnv = process.env): Notifier {
+  const topicArn = env.NOTIFICATION_TOPIC_ARN?.trim();
+  if (topicArn) return new SnsNotifier(topicArn);
+  const file = env.NOTIFICATIONS_FILE?.trim();
+  if (file) return new FileNotifier(file);
+  return new NoNotifier();
+}

@@ -1,0 +1,148 @@
+// Pins every statement of every function's role (actions, resources with their prefixes, conditions): a grant
+// that widens (a new action, a prefix dropped, a `*`) fails here and must be argued for in review.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app-factory.ts';
+import { FUNCTION_NAMES } from '../../lib/constructs/task-function.ts';
+import { asArray, flatten, functionsByLogicalId, type Json, policyStatements } from './template-helpers.ts';
+
+let json: Json;
+
+beforeAll(() => {
+  const { app, stack } = buildApp({ skipBundling: true });
+  json = app.synth().getStackByName(stack.stackName).template;
+});
+
+/** Readable names for the resources statements point at, so the pins below read as sentences. */
+function resourceNames(template: Json, ownLogGroup: string): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const [id, resource] of Object.entries<Json>(template.Resources)) {
+    const type: string = resource.Type;
+    if (type === 'AWS::S3::Bucket' && /^DropBucket[0-9A-F]{8}$/.test(id)) names[id] = 'bucket';
+    else if (type === 'AWS::DynamoDB::Table') names[id] = 'registry';
+    else if (type === 'AWS::SecretsManager::Secret') names[id] = 'secret';
+    else if (type === 'AWS::StepFunctions::StateMachine') names[id] = 'state-machine';
+    else if (type === 'AWS::SNS::Topic' && id.startsWith('NotificationsOutcomes'))
+      names[id] = 'outcome-topic';
+    else if (type === 'AWS::KMS::Key' && id.startsWith('Notifications')) names[id] = 'topics-key';
+    else if (type === 'AWS::SQS::Queue' && id.startsWith('TriggerStartFailureQueue'))
+      names[id] = 'start-failure-queue';
+    else if (id === ownLogGroup) names[id] = 'own-log-group';
+  }
+  return names;
+}
+
+function render(resource: Json, names: Record<string, string>): string {
+  return (
+    flatten(resource)
+      .replace(/<([A-Za-z0-9]+)(\.Arn)?>/g, (whole, id: string) => (names[id] ? `<${names[id]}>` : whole))
+      .replace('arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:', 'arn:…:')
+      // The state machine's name, as CDK cuts it out of the machine's ARN.
+      .replace(
+        /\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"([A-Za-z0-9]+)"\}\]\}\]\}/,
+        (whole, id: string) => (names[id] ? `<${names[id]}.Name>` : whole),
+      )
+  );
+}
+
+/** handler folder → `actions on resource [if condition]`, one line per statement and resource, sorted. */
+function grantsByFunction(template: Json): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [fnId, name] of Object.entries(functionsByLogicalId(template))) {
+    const fn = template.Resources[fnId];
+    const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
+    const logGroup = fn.Properties.LoggingConfig?.LogGroup?.Ref as string;
+    const names = resourceNames(template, logGroup);
+    const lines: string[] = [];
+    for (const { roles, statement } of policyStatements(template)) {
+      if (!roles.includes(role)) continue;
+      expect(statement.Effect).toBe('Allow');
+      const actions = asArray<string>(statement.Action).sort().join(',');
+      const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : '';
+      for (const resource of asArray(statement.Resource)) {
+        lines.push(`${actions} on ${render(resource, names)}${condition}`);
+      }
+    }
+    // No managed policy either: AWSLambdaBasicExecutionRole would let it write any log group.
+    expect(template.Resources[role].Properties.ManagedPolicyArns ?? []).toEqual([]);
+    out[name] = lines.sort();
+  }
+  return out;
+}
+
+const LOGS = 'logs:CreateLogStream,logs:PutLogEvents on <own-log-group>';
+const XRAY = 'xray:PutTelemetryRecords,xray:PutTraceSegments on *';
+const LIST = 's3:ListBucket on <bucket>';
+const REGISTRY = 'dynamodb:DeleteItem,dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem on <registry>';
+const SECRET = 'secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on <secret>';
+const PUBLISH = ['kms:Decrypt,kms:GenerateDataKey* on <topics-key>', 'sns:Publish on <outcome-topic>'];
+const EXECUTIONS = 'states:DescribeExecution on arn:…:execution:<state-machine.Name>:*';
+const AEP_TASK = [LOGS, REGISTRY, SECRET, XRAY].sort();
+
+const EXPECTED: Record<string, string[]> = {
+  'start-pipeline': [
+    LOGS,
+    XRAY,
+    EXECUTIONS,
+    'states:StartExecution on <state-machine>',
+    // Its on-failure destination: Lambda sends the failed event there with the function's role.
+    'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on <start-failure-queue>',
+  ],
+  'validate-file': [
+    LOGS,
+    XRAY,
+    LIST,
+    's3:GetObject,s3:GetObjectVersion on <bucket>/incoming/*',
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/staging/*',
+    's3:AbortMultipartUpload,s3:PutObject on <bucket>/reports/*',
+  ],
+  'create-audience': AEP_TASK,
+  'check-audience': AEP_TASK,
+  'start-ingestion': AEP_TASK,
+  'check-ingestion': AEP_TASK,
+  'activate-destinations': AEP_TASK,
+  'archive-file': [
+    LOGS,
+    XRAY,
+    LIST,
+    ...PUBLISH,
+    's3:DeleteObject,s3:GetObject,s3:GetObjectTagging,s3:GetObjectVersion,s3:GetObjectVersionTagging on <bucket>/incoming/*',
+    's3:AbortMultipartUpload,s3:PutObject,s3:PutObjectTagging on <bucket>/processed/*',
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+  ],
+  'handle-failure': [
+    LOGS,
+    XRAY,
+    LIST,
+    ...PUBLISH,
+    's3:DeleteObject,s3:GetObject,s3:GetObjectTagging,s3:GetObjectVersion,s3:GetObjectVersionTagging on <bucket>/incoming/*',
+    's3:AbortMultipartUpload,s3:PutObject,s3:PutObjectTagging on <bucket>/failed/*',
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+  ],
+  'record-execution-failure': [
+    LOGS,
+    XRAY,
+    LIST,
+    EXECUTIONS,
+    ...PUBLISH,
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+  ],
+};
+
+describe('each function may do only its own actions on its own resources', () => {
+  it('covers every function of the stack', () => {
+    expect(Object.keys(grantsByFunction(json)).sort()).toEqual([...FUNCTION_NAMES].sort());
+  });
+
+  for (const name of FUNCTION_NAMES) {
+    it(`${name}`, () => {
+      expect(grantsByFunction(json)[name]).toEqual([...EXPECTED[name]!].sort());
+    });
+  }
+
+  it('grants `*` only for X-Ray, whose actions have no resource-level scoping', () => {
+    const wildcards = Object.values(grantsByFunction(json))
+      .flat()
+      .filter((line) => line.endsWith(' on *'));
+    expect(new Set(wildcards)).toEqual(new Set([XRAY]));
+  });
+});

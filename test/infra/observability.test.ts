@@ -1,0 +1,235 @@
+// Alarms, topics, dashboard, metrics settings and retention, in the default configuration and in one that sets
+// an alarm e-mail, a metrics namespace and other retentions.
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { METRIC } from '../../functions/shared/metric-names.ts';
+import { buildApp, readCdkJsonContext } from '../../lib/app-factory.ts';
+import { FUNCTION_ERRORS_THRESHOLD } from '../../lib/constructs/alarms.ts';
+import { FUNCTION_NAMES } from '../../lib/constructs/task-function.ts';
+import { flatten, functionsByLogicalId, type Json, logicalIdOfType } from './template-helpers.ts';
+
+let byDefault: Template;
+let configured: Template;
+
+function synth(overrides: Record<string, unknown>): Template {
+  const context = readCdkJsonContext();
+  const pipeline = { ...(context.pipeline as object), ...overrides };
+  const { stack } = buildApp({ skipBundling: true, context: { ...context, pipeline } });
+  return Template.fromStack(stack);
+}
+
+beforeAll(() => {
+  byDefault = synth({});
+  configured = synth({
+    alarmEmail: 'ops@example.com',
+    metricsNamespace: 'Acme/Audiences',
+    processedRetentionDays: 10,
+    failedRetentionDays: 20,
+    reportsRetentionDays: 30,
+    noncurrentVersionRetentionDays: 3,
+  });
+});
+
+const topicId = (json: Json, kind: 'Outcomes' | 'Alarms') =>
+  logicalIdOfType(json, 'AWS::SNS::Topic', new RegExp(`^Notifications${kind}`));
+
+describe('topics', () => {
+  it('encrypts the outcome and alarm topics with one rotated customer key that CloudWatch may use', () => {
+    const json = byDefault.toJSON();
+    const keyId = logicalIdOfType(json, 'AWS::KMS::Key');
+    byDefault.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+    for (const kind of ['Outcomes', 'Alarms'] as const) {
+      expect(json.Resources[topicId(json, kind)].Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [keyId, 'Arn'],
+      });
+    }
+  });
+
+  it('refuses publishing over plain HTTP on both topics', () => {
+    const json = byDefault.toJSON();
+    for (const kind of ['Outcomes', 'Alarms'] as const) {
+      byDefault.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: topicId(json, kind) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('subscribes the alarm e-mail only when the configuration sets one', () => {
+    byDefault.resourceCountIs('AWS::SNS::Subscription', 0);
+    const json = configured.toJSON();
+    configured.resourceCountIs('AWS::SNS::Subscription', 1);
+    configured.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: topicId(json, 'Alarms') },
+    });
+  });
+
+  it('outputs the outcome topic for teams to subscribe to', () => {
+    const json = byDefault.toJSON();
+    expect(json.Outputs.OutcomeTopicArn.Value).toEqual({ Ref: topicId(json, 'Outcomes') });
+  });
+});
+
+describe('functions', () => {
+  it('publish their metrics under the configured namespace', () => {
+    for (const [template, namespace] of [
+      [byDefault, 'AepAudiencePipeline'],
+      [configured, 'Acme/Audiences'],
+    ] as const) {
+      template.resourcePropertiesCountIs(
+        'AWS::Lambda::Function',
+        { Environment: { Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: namespace }) } },
+        FUNCTION_NAMES.length,
+      );
+    }
+  });
+
+  it('only the three functions that end a file know the outcome topic', () => {
+    const json = byDefault.toJSON();
+    const outcomes = topicId(json, 'Outcomes');
+    const names = Object.entries(functionsByLogicalId(json))
+      .filter(([id]) => json.Resources[id].Properties.Environment.Variables.NOTIFICATION_TOPIC_ARN)
+      .map(([id, name]) => {
+        expect(json.Resources[id].Properties.Environment.Variables.NOTIFICATION_TOPIC_ARN).toEqual({
+          Ref: outcomes,
+        });
+        return name;
+      });
+    expect(names.sort()).toEqual(['archive-file', 'handle-failure', 'record-execution-failure']);
+  });
+});
+
+describe('alarms', () => {
+  const alarmTopic = () => ({ Ref: topicId(byDefault.toJSON(), 'Alarms') });
+
+  it('fire on the first failed or timed-out execution of the state machine', () => {
+    const machine = logicalIdOfType(byDefault.toJSON(), 'AWS::StepFunctions::StateMachine');
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [alarmTopic()],
+        OKActions: [alarmTopic()],
+      });
+    }
+  });
+
+  it('fire on the first event in the dead-letter queue and in the start-failure queue', () => {
+    const json = byDefault.toJSON();
+    for (const queue of ['TriggerDeliveryDeadLetterQueue', 'TriggerStartFailureQueue']) {
+      const queueId = logicalIdOfType(json, 'AWS::SQS::Queue', new RegExp(`^${queue}`));
+      byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        AlarmActions: [alarmTopic()],
+      });
+    }
+  });
+
+  it('fire on repeated errors of each function', () => {
+    const json = byDefault.toJSON();
+    const alarmed = Object.values<Json>(json.Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'Errors')
+      .map((r) => {
+        expect(r.Properties).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          Statistic: 'Sum',
+          Period: 900,
+          Threshold: FUNCTION_ERRORS_THRESHOLD,
+          AlarmActions: [alarmTopic()],
+        });
+        return functionsByLogicalId(json)[r.Properties.Dimensions[0].Value.Ref];
+      });
+    expect(alarmed.sort()).toEqual([...FUNCTION_NAMES].sort());
+  });
+
+  it('are all sent to the alarm topic, and nothing else is', () => {
+    const alarms = Object.values<Json>(byDefault.toJSON().Resources).filter(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm',
+    );
+    expect(alarms).toHaveLength(2 + 2 + FUNCTION_NAMES.length);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([alarmTopic()]);
+  });
+});
+
+describe('dashboard', () => {
+  it('graphs the executions, every custom metric of the namespace, and the dead-end queues', () => {
+    for (const [template, namespace] of [
+      [byDefault, 'AepAudiencePipeline'],
+      [configured, 'Acme/Audiences'],
+    ] as const) {
+      const json = template.toJSON();
+      const dashboard = logicalIdOfType(json, 'AWS::CloudWatch::Dashboard');
+      const body = flatten(json.Resources[dashboard].Properties.DashboardBody);
+      expect(body).toContain('"AWS/States","ExecutionsFailed"');
+      expect(body).toContain('ApproximateNumberOfMessagesVisible');
+      for (const metric of Object.values(METRIC)) {
+        expect(body).toMatch(new RegExp(`"${namespace}","${metric}"|MetricName=\\\\"${metric}\\\\"`));
+      }
+      expect(body).toContain(`SEARCH('{${namespace},service,route}`);
+    }
+  });
+});
+
+describe('retention', () => {
+  const rules = (template: Template) =>
+    Object.fromEntries(
+      (
+        template.toJSON().Resources[
+          logicalIdOfType(template.toJSON(), 'AWS::S3::Bucket', /^DropBucket[0-9A-F]{8}$/)
+        ].Properties.LifecycleConfiguration.Rules as Json[]
+      ).map((rule) => [
+        rule.Prefix ?? 'versions',
+        rule.ExpirationInDays ?? rule.NoncurrentVersionExpiration?.NoncurrentDays,
+      ]),
+    );
+
+  it('expires processed/, failed/, reports/ and old versions after the documented defaults', () => {
+    expect(rules(byDefault)).toEqual({
+      'staging/': 120,
+      'reports/': 90,
+      'processed/': 30,
+      'failed/': 90,
+      versions: 7,
+    });
+  });
+
+  it('expires them after the configured days', () => {
+    expect(rules(configured)).toEqual({
+      'staging/': 120,
+      'reports/': 30,
+      'processed/': 10,
+      'failed/': 20,
+      versions: 3,
+    });
+  });
+});
