@@ -30,6 +30,8 @@ describe('loadPipelineConfig', () => {
       processedRetentionDays: 30,
       failedRetentionDays: 90,
       noncurrentVersionRetentionDays: 7,
+      dailyRunBudget: 100,
+      onDailyRunLimit: 'wait',
       logRetentionDays: 30,
       metricsNamespace: 'AepAudiencePipeline',
     });

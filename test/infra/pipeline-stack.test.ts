@@ -402,6 +402,7 @@ describe('state machine', () => {
         'StartIngestion',
         'IngestionDone?',
         'WaitForIngestion',
+        'WaitForRunSlot',
         'CheckIngestion',
         'ActivateDestinations',
         'ArchiveFile',
@@ -523,7 +524,10 @@ describe('state machine', () => {
     });
     expect(definition.States['IngestionDone?']).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.ingestion.status', StringEquals: 'SUCCESS', Next: 'ActivateDestinations' }],
+      Choices: [
+        { Variable: '$.ingestion.status', StringEquals: 'SUCCESS', Next: 'ActivateDestinations' },
+        { Variable: '$.ingestion.status', StringEquals: 'WAITING', Next: 'WaitForRunSlot' },
+      ],
       Default: 'WaitForIngestion',
     });
   });
@@ -538,6 +542,12 @@ describe('state machine', () => {
       Type: 'Wait',
       SecondsPath: '$.ingestion.poll.waitSeconds',
       Next: 'CheckIngestion',
+    });
+    // Another file's run of the audience, or the day's run budget: StartIngestion asks again after the wait.
+    expect(definition.States.WaitForRunSlot).toEqual({
+      Type: 'Wait',
+      SecondsPath: '$.ingestion.poll.waitSeconds',
+      Next: 'StartIngestion',
     });
   });
 

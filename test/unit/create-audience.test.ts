@@ -120,28 +120,26 @@ describe('create-audience', () => {
     expect(error.message).toContain('aud-other');
   });
 
-  it('another execution creating the same audience: AEP_BUSY, nothing sent to AEP', async () => {
+  it('another execution creating the same audience: waits for it (no operation of its own), nothing sent to AEP', async () => {
     const name = uniqueName();
     await createAudience(taskEvent({ name, execution: 'exec-1' }), taskDeps(aep, store.registry));
-    const error = await rejection(
-      createAudience(taskEvent({ name, execution: 'exec-2' }), taskDeps(aep, store.registry)),
+    const waiting = await createAudience(
+      taskEvent({ name, execution: 'exec-2' }),
+      taskDeps(aep, store.registry),
     );
-    expect(error.name).toBe('AEP_BUSY');
-    expect(error.message).toContain(
-      `another file (execution exec-1) is creating audience "${name}"; retrying`,
-    );
+    expect(waiting).toMatchObject({ status: 'CREATING', name, refreshed: true, poll: { attempt: 0 } });
+    expect(waiting.operationId).toBeUndefined();
     expect(aep.callsOf('createAudience')).toHaveLength(1);
   });
 
-  it('concurrent executions for one name: exactly one audience is created', async () => {
+  it('concurrent executions for one name: exactly one audience is created, the others wait for it', async () => {
     const name = uniqueName();
     const deps = taskDeps(aep, store.registry);
-    const outcomes = await Promise.allSettled(
+    const outcomes = await Promise.all(
       ['a', 'b', 'c', 'd'].map((e) => createAudience(taskEvent({ name, execution: `exec-${e}` }), deps)),
     );
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-    expect(rejected.map((o) => (o.reason as Error).name)).toEqual(['AEP_BUSY', 'AEP_BUSY', 'AEP_BUSY']);
+    expect(outcomes.filter((o) => o.operationId !== undefined)).toHaveLength(1);
+    expect(outcomes.filter((o) => o.operationId === undefined && o.refreshed)).toHaveLength(3);
     expect(aep.callsOf('createAudience')).toHaveLength(1);
   });
 

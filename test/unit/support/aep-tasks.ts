@@ -1,8 +1,10 @@
 // Fixtures for the AEP-side task tests: a registry on in-memory dynalite, task events, and task dependencies.
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { AepTaskDeps } from '../../../functions/shared/aep-context.ts';
+import type { Coordination } from '../../../functions/shared/coordination.ts';
 import { PipelineError } from '../../../functions/shared/pipeline-errors.ts';
 import { MAX_RUNS_PER_AUDIENCE, Registry } from '../../../functions/shared/registry.ts';
 import type { Destination, PipelineState, TaskEvent } from '../../../functions/shared/state.ts';
@@ -43,7 +45,9 @@ export function taskDeps(
   return {
     aep,
     registry,
-    coordination: registry.coordination(),
+    // Tasks that never touch the registry get a stand-in registry without one.
+    coordination:
+      typeof registry.coordination === 'function' ? registry.coordination() : ({} as Coordination),
     now: Date.now,
     config: { sandboxName: 'dev-sandbox', maxRunsPerAudience, dailyRunBudget: 100, onDailyRunLimit: 'fail' },
   };
