@@ -3,6 +3,7 @@
 
 const sections: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   validation: () => import('./validation.ts'),
+  concurrency: () => import('./concurrency.ts'),
 };
 
 const wanted = process.argv.slice(2);
