@@ -47,9 +47,10 @@ beforeAll(async () => {
   pipeline = await LocalPipeline.start({
     stateDir: path.join(workDir, 'state'),
     ephemeral: true,
-    // The faults below are real seconds (Retry-After 1 s, 2–5 s slow answers), as an independent server's are;
-    // at 100× the simulated clock keeps them in proportion to 15 s polls, so poll budgets mean what they do in AWS.
-    timeScale: 100,
+    // The faults below are real seconds (Retry-After 1 s, 2–5 s slow answers), as an independent server's are.
+    // At 300× (not run's 1000×) a poll budget (40 checks, about 3 simulated hours) lasts 36 real seconds: longer
+    // than those real-second faults can hold back a creation another file waits for.
+    timeScale: 300,
   });
 });
 

@@ -121,7 +121,7 @@ export class SecretScrubber {
 
 export class AepHttp {
   /**
-   * `METHOD url` → ms before which that request must not be sent again: the Retry-After of its last 429. Kept
+   * `METHOD url body` → ms before which that request must not be sent again: the Retry-After of its last 429. Kept
    * per client, and the client per container, so concurrent executions in one process (the local runner, or
    * one warm Lambda's successive invocations) never repeat a throttled request early, not only the attempt
    * that was throttled.
@@ -133,19 +133,20 @@ export class AepHttp {
     readonly scrubber: SecretScrubber,
   ) {}
 
-  /** The last request queued for each `METHOD url` of this client; GETs and PATCHes of one URL go one at a time. */
+  /** The last of each identical request (method, URL, body) queued on this client: they go one at a time. */
   private readonly inFlight = new Map<string, Promise<Exchange>>();
 
   /**
    * Sends once; never throws for HTTP statuses or network failures (they come back as an Exchange). Concurrent
    * callers in one process (executions run side by side) do not send the very same request at the same time:
-   * GETs and PATCHes of one URL go one after the other, so a 429 (and its Retry-After) or a 412 is seen before
-   * the same request is sent again. POSTs carry different bodies (different audiences, runs) and go at once.
+   * identical requests (the GET of a dataflow several files add to, say) go one after the other, so a 429 and
+   * its Retry-After are seen before that request is sent again. Different requests (other bodies) go at once.
    */
   async exchange(request: ExchangeRequest): Promise<Exchange> {
-    const gateKey = `${request.method} ${request.url}`;
+    // The very same request (method, URL and body): what AEP's Retry-After and an independent checker judge.
+    const gateKey = `${request.method} ${request.url} ${request.body ?? ''}`;
     const pending = this.inFlight.get(gateKey);
-    const queued = pending && request.method !== 'POST' ? pending.then(() => undefined) : Promise.resolve();
+    const queued = pending ? pending.then(() => undefined) : Promise.resolve();
     const sent = queued.then(() => this.send(request, gateKey));
     this.inFlight.set(gateKey, sent);
     try {
