@@ -52,6 +52,11 @@ export const pipelineConfigSchema = z
     dailyRunBudget: z.number().int().min(1).max(100).default(100),
     /** When the day's budget is spent: wait for the next UTC day, or fail with AEP_DAILY_RUN_LIMIT. */
     onDailyRunLimit: z.enum(['wait', 'fail']).default('wait'),
+    /**
+     * When an audience has had AEP's 10 ingestion runs: fail with AEP_AUDIENCE_RUN_LIMIT, or roll over to the
+     * name's next generation (`<name> #2`), swapped for the old one in its dataflows.
+     */
+    onAudienceRunLimit: z.enum(['fail', 'rollover']).default('fail'),
     logRetentionDays: z
       .number()
       .int()

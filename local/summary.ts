@@ -20,8 +20,15 @@ export function printSummary(
       }`,
     );
   }
-  if (summary.audienceId)
-    lines.push(`  audience: ${summary.audienceId}${summary.refreshed ? ' (refreshed)' : ' (new)'}`);
+  if (summary.audienceId) {
+    const name = summary.audienceName ? ` "${summary.audienceName}"` : '';
+    lines.push(`  audience: ${summary.audienceId}${name}${summary.refreshed ? ' (refreshed)' : ' (new)'}`);
+  }
+  if (summary.replaced) {
+    lines.push(
+      `  replaces: ${summary.replaced.audienceId} "${summary.replaced.name}" in its dataflows (it has had AEP's 10 runs)`,
+    );
+  }
   if (summary.runId) lines.push(`  ingestion run: ${summary.runId}`);
   for (const d of summary.destinations) lines.push(`  destination ${d.flowId}: ${d.status}`);
   if (summary.error) lines.push(`  error: ${summary.error.code}: ${summary.error.message}`);

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../shared/log.ts';
 import { archiveKey, manifestKeyFor, reportKey } from '../shared/naming.ts';
 import { moveObject, putJson } from '../shared/s3.ts';
-import type { PipelineState, TaskEvent } from '../shared/state.ts';
+import { type PipelineState, replacedOf, type TaskEvent } from '../shared/state.ts';
 
 export interface ArchiveFileDeps {
   s3: S3Client;
@@ -59,6 +59,7 @@ export async function archiveFile(event: TaskEvent, deps: ArchiveFileDeps): Prom
     audienceId: state.audience?.audienceId ?? null,
     audienceName: state.audience?.name ?? validation?.audience?.name ?? null,
     refreshed: state.audience?.refreshed ?? false,
+    replaced: replacedOf(state.audience?.replaces),
     runId: state.ingestion?.runId ?? null,
     destinations: state.activation?.destinations ?? [],
     validation: validationSummary(validation),

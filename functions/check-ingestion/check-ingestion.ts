@@ -4,7 +4,7 @@ import { type AepTaskDeps, requirePart } from '../shared/aep-context.ts';
 import { AUDIENCE_LOCK_TTL_SECONDS } from '../shared/coordination.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { nextPoll, RUN_POLL_LIMIT } from '../shared/polling.ts';
-import type { IngestionState, TaskEvent } from '../shared/state.ts';
+import { audienceRegistryKey, type IngestionState, type TaskEvent } from '../shared/state.ts';
 
 const TASK = 'CheckIngestion';
 
@@ -22,11 +22,9 @@ export async function checkIngestion(event: TaskEvent, deps: AepTaskDeps): Promi
   const audienceId = requirePart(audience.audienceId, '$.audience.audienceId', TASK);
 
   const runId = requirePart(ingestion.runId, '$.ingestion.runId', TASK);
-  const registryKey = requirePart(
-    event.state.validation?.audience?.registryKey,
-    '$.validation.audience.registryKey',
-    TASK,
-  );
+  const plan = requirePart(event.state.validation?.audience, '$.validation.audience', TASK);
+  // The lock StartIngestion took: that of the audience's own generation after a rollover.
+  const registryKey = audienceRegistryKey(audience, plan);
   const lock = ['audience', registryKey, event.executionName] as const;
 
   const run = await deps.aep.getRun(audienceId, runId);

@@ -1,51 +1,83 @@
 // CreateAudience: turn the validated file's audience plan into an AEP audience, or find the one it refreshes.
-// The registry's conditional claim makes sure concurrent executions never create one name twice.
+// The registry's conditional claim makes sure concurrent executions never create one name twice, and each file's
+// run is reserved here, atomically against AEP's 10 runs per audience. When an audience has had its runs,
+// `onAudienceRunLimit: "rollover"` moves the name on to its next generation, `<name> #2`, created like any
+// audience and swapped for the old one in the dataflows by ActivateDestinations.
 import type { CreateAudienceResult } from '../shared/aep/api.ts';
 import { AepConflictError, AepError } from '../shared/aep/errors.ts';
 import { type AepTaskDeps, audienceRunLimitError, requirePart } from '../shared/aep-context.ts';
+import { registryKey as registryKeyOf } from '../shared/naming.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { firstPoll } from '../shared/polling.ts';
-import type { RegistryItem } from '../shared/registry.ts';
+import { firstGeneration, type Lineage, lineageOf, type RegistryItem } from '../shared/registry.ts';
 import type { AudiencePlan, AudienceState, TaskEvent, ValidationResult } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
 const TASK = 'CreateAudience';
+/** A bound on walking a name's generations: 100 generations are 1,000 runs, ten years of daily refreshes. */
+const MAX_GENERATIONS = 100;
 
-function ready(audienceId: string, name: string, refreshed: boolean): AudienceState {
-  return { status: 'READY', audienceId, name, refreshed, poll: firstPoll() };
+/** One generation of an audience name: the plan to create it with and its place in the chain. */
+export interface Generation {
+  plan: AudiencePlan;
+  lineage: Lineage;
 }
 
-function busy(plan: AudiencePlan, item: RegistryItem): PipelineError {
-  return new PipelineError(
-    'AEP_BUSY',
-    `another file (execution ${item.createdByExecution}) is creating audience "${plan.name}"; retrying`,
-  );
+/** The generation an audience state belongs to, as far as the state can tell. */
+function stateOf(
+  generation: Generation,
+  fields: Pick<AudienceState, 'status' | 'audienceId' | 'operationId' | 'refreshed'>,
+): AudienceState {
+  const { plan, lineage } = generation;
+  return {
+    ...fields,
+    name: plan.name,
+    registryKey: plan.registryKey,
+    ...(lineage.replaces?.length ? { replaces: lineage.replaces } : {}),
+    poll: firstPoll(),
+  };
+}
+
+/** The generation a registry item records; the plan keeps the file's staging folder and TTL. */
+export function generationOf(item: RegistryItem, plan: AudiencePlan): Generation {
+  const { audienceId: _pinned, ...rest } = plan;
+  return {
+    plan: { ...rest, name: item.audienceName, registryKey: item.registryKey },
+    lineage: lineageOf(item),
+  };
 }
 
 /**
- * Another execution is creating this audience: wait for it in WaitForAudience. CREATING without an operation id
- * tells CheckAudience to watch the registry rather than an AEP operation; the file then refreshes the audience.
+ * The generation after `item`: `<name> #N`. It shares the staging folder: each run selects its own file by time
+ * window, so one folder serves every generation.
  */
-function waitForOtherCreation(plan: AudiencePlan): AudienceState {
-  return { status: 'CREATING', name: plan.name, refreshed: true, poll: firstPoll() };
-}
-
-/** A refresh of a READY audience: it must have a run left, unless this execution already holds one. */
-export function refresh(item: RegistryItem, execution: string, deps: AepTaskDeps): AudienceState {
+function successorOf(item: RegistryItem, plan: AudiencePlan): Generation {
   if (!item.audienceId) {
     throw new PipelineError(
       'CONFIG_INVALID',
       `Registry item of "${item.audienceName}" is READY without an audience id`,
     );
   }
-  if (!item.runs[execution] && item.runCount >= deps.config.maxRunsPerAudience) {
-    throw audienceRunLimitError(item.audienceName, deps.config.maxRunsPerAudience);
-  }
-  return ready(item.audienceId, item.audienceName, true);
+  const { generation, chainKey, chainName, replaces = [] } = lineageOf(item);
+  const name = `${chainName} #${generation + 1}`;
+  const { audienceId: _pinned, ...rest } = plan;
+  return {
+    plan: { ...rest, name, registryKey: registryKeyOf(name) },
+    lineage: {
+      generation: generation + 1,
+      chainKey,
+      chainName,
+      replaces: [
+        { registryKey: item.registryKey, audienceId: item.audienceId, name: item.audienceName },
+        ...replaces,
+      ],
+    },
+  };
 }
 
 /** The audience AEP says exists under our name: record it, or wait for AEP's listing to show it. */
-async function adoptExisting(plan: AudiencePlan, deps: AepTaskDeps): Promise<AudienceState> {
+async function adoptExisting(generation: Generation, deps: AepTaskDeps): Promise<AudienceState> {
+  const { plan } = generation;
   const found = await deps.aep.findAudienceByName(plan.name);
   if (!found) {
     throw new PipelineError(
@@ -54,7 +86,7 @@ async function adoptExisting(plan: AudiencePlan, deps: AepTaskDeps): Promise<Aud
     );
   }
   await deps.registry.markReady(plan.registryKey, found.audienceId);
-  return ready(found.audienceId, plan.name, false);
+  return stateOf(generation, { status: 'READY', audienceId: found.audienceId, refreshed: false });
 }
 
 /**
@@ -62,12 +94,13 @@ async function adoptExisting(plan: AudiencePlan, deps: AepTaskDeps): Promise<Aud
  * may have created the audience without learning so, and a 409 then means "it did" (DESIGN §1).
  */
 async function create(
-  plan: AudiencePlan,
+  generation: Generation,
   validation: ValidationResult,
   execution: string,
   deps: AepTaskDeps,
   resuming: boolean,
 ): Promise<AudienceState> {
+  const { plan } = generation;
   let result: CreateAudienceResult;
   try {
     result = await deps.aep.createAudience({
@@ -80,7 +113,7 @@ async function create(
       ...(plan.labels === undefined ? {} : { labels: plan.labels }),
     });
   } catch (error) {
-    if (error instanceof AepConflictError && resuming) return adoptExisting(plan, deps);
+    if (error instanceof AepConflictError && resuming) return adoptExisting(generation, deps);
     if (error instanceof AepError && !error.retryable) {
       // Terminal: nothing was created, so free the name for a fixed re-upload.
       await deps.registry.releaseFailedCreation(plan.registryKey, execution);
@@ -95,7 +128,7 @@ async function create(
     }
     throw error;
   }
-  if (result.kind === 'ALREADY_CREATED') return adoptExisting(plan, deps);
+  if (result.kind === 'ALREADY_CREATED') return adoptExisting(generation, deps);
   const recorded = await deps.registry.recordOperation(plan.registryKey, execution, result.operationId);
   if (!recorded) {
     throw new PipelineError(
@@ -103,25 +136,107 @@ async function create(
       `The registry claim on audience "${plan.name}" changed hands; retrying`,
     );
   }
-  return {
-    status: 'CREATING',
-    operationId: result.operationId,
-    name: plan.name,
-    refreshed: false,
-    poll: firstPoll(),
-  };
+  return stateOf(generation, { status: 'CREATING', operationId: result.operationId, refreshed: false });
 }
 
-/** A manifest `audienceId`: refresh that audience, create nothing. */
+/** A later generation's registry key taken by an audience that is not this chain's (a file named `X #2`). */
+function checkLineage(generation: Generation, item: RegistryItem): void {
+  const expected = generation.lineage.replaces?.[0]?.registryKey;
+  if (expected === undefined || lineageOf(item).replaces?.[0]?.registryKey === expected) return;
+  throw new PipelineError(
+    'AEP_REQUEST_REJECTED',
+    `Audience "${generation.lineage.chainName}" has had its runs and would roll over to "${generation.plan.name}", ` +
+      'but another file already uses that name; rename one of the two files (or set "name" in a manifest)',
+  );
+}
+
+/**
+ * Settle on the generation of the file's audience name that this execution refreshes or creates, starting at
+ * `start` and walking on past generations that are superseded or have had their runs (rollover).
+ */
+export async function settleGeneration(
+  start: Generation,
+  validation: ValidationResult,
+  execution: string,
+  deps: AepTaskDeps,
+  context?: TaskContext,
+): Promise<AudienceState> {
+  const { maxRunsPerAudience, onAudienceRunLimit } = deps.config;
+  let generation = start;
+  for (let hops = 0; hops < MAX_GENERATIONS; hops++) {
+    const claim = await deps.registry.claimCreation(generation.plan, execution, generation.lineage);
+    if (claim === 'CLAIMED') return create(generation, validation, execution, deps, false);
+    checkLineage(generation, claim);
+    if (claim.status === 'CREATING') {
+      if (claim.createdByExecution === execution) {
+        // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
+        if (claim.operationId) {
+          return stateOf(generation, {
+            status: 'CREATING',
+            operationId: claim.operationId,
+            refreshed: false,
+          });
+        }
+        return create(generation, validation, execution, deps, true);
+      }
+      // Another execution creates it: wait in WaitForAudience (CREATING without an operation id tells
+      // CheckAudience to watch the registry), then refresh it.
+      context?.logger.info('waiting for another file to create the audience', {
+        audience: generation.plan.name,
+        creator: claim.createdByExecution,
+      });
+      return stateOf(generation, { status: 'CREATING', refreshed: true });
+    }
+    if (!claim.audienceId) {
+      throw new PipelineError(
+        'CONFIG_INVALID',
+        `Registry item of "${claim.audienceName}" is READY without an audience id`,
+      );
+    }
+    const ready = stateOf(generationOf(claim, generation.plan), {
+      status: 'READY',
+      audienceId: claim.audienceId,
+      refreshed: claim.createdByExecution !== execution,
+    });
+    if (claim.runs[execution]) return ready;
+    if (claim.rolledOverTo === undefined) {
+      const reservation = await deps.registry.reserveRun(claim.registryKey, execution, maxRunsPerAudience);
+      if (reservation !== 'LIMIT_REACHED') {
+        context?.logger.info('refreshing an existing audience', { audienceId: claim.audienceId });
+        return ready;
+      }
+      if (onAudienceRunLimit !== 'rollover')
+        throw audienceRunLimitError(claim.audienceName, maxRunsPerAudience);
+    }
+    generation = successorOf(claim, generation.plan);
+    context?.logger.info('audience has had its runs; moving on to its next generation', {
+      full: claim.audienceName,
+      next: generation.plan.name,
+    });
+  }
+  throw new PipelineError(
+    'CONFIG_INVALID',
+    `Audience "${start.plan.name}" has more than ${MAX_GENERATIONS} generations; clean up the registry`,
+  );
+}
+
+/** A manifest `audienceId`: refresh that audience, create nothing (and never roll it over). */
 async function registerManifestAudience(
   plan: AudiencePlan,
   audienceId: string,
   execution: string,
   deps: AepTaskDeps,
 ): Promise<AudienceState> {
+  const generation: Generation = { plan, lineage: firstGeneration(plan) };
+  const ready = stateOf(generation, { status: 'READY', audienceId, refreshed: true });
   const outcome = await deps.registry.registerExisting(plan, audienceId, execution);
-  if (outcome === 'REGISTERED') return ready(audienceId, plan.name, true);
-  if (outcome.status === 'CREATING') throw busy(plan, outcome);
+  if (outcome === 'REGISTERED') return ready;
+  if (outcome.status === 'CREATING') {
+    throw new PipelineError(
+      'AEP_BUSY',
+      `another file (execution ${outcome.createdByExecution}) is creating audience "${plan.name}"; retrying`,
+    );
+  }
   if (outcome.audienceId !== audienceId) {
     throw new PipelineError(
       'AEP_REQUEST_REJECTED',
@@ -129,7 +244,16 @@ async function registerManifestAudience(
         `${outcome.audienceId} in this pipeline's registry; remove "audienceId" or use a different name`,
     );
   }
-  return refresh(outcome, execution, deps);
+  if (outcome.runs[execution]) return ready;
+  const { maxRunsPerAudience } = deps.config;
+  if ((await deps.registry.reserveRun(plan.registryKey, execution, maxRunsPerAudience)) === 'LIMIT_REACHED') {
+    throw audienceRunLimitError(
+      plan.name,
+      maxRunsPerAudience,
+      'the manifest pins its "audienceId", so it is not rolled over: remove "audienceId" or pin a new audience',
+    );
+  }
+  return ready;
 }
 
 export async function createAudience(
@@ -142,31 +266,5 @@ export async function createAudience(
   const execution = event.executionName;
 
   if (plan.audienceId) return registerManifestAudience(plan, plan.audienceId, execution, deps);
-
-  const claim = await deps.registry.claimCreation(plan, execution);
-  if (claim === 'CLAIMED') return create(plan, validation, execution, deps, false);
-  if (claim.status === 'READY') {
-    context?.logger.info('refreshing an existing audience', {
-      audienceId: claim.audienceId,
-      runCount: claim.runCount,
-    });
-    return refresh(claim, execution, deps);
-  }
-  if (claim.createdByExecution !== execution) {
-    context?.logger.info('waiting for another file to create the audience', {
-      creator: claim.createdByExecution,
-    });
-    return waitForOtherCreation(plan);
-  }
-  // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
-  if (claim.operationId) {
-    return {
-      status: 'CREATING',
-      operationId: claim.operationId,
-      name: plan.name,
-      refreshed: false,
-      poll: firstPoll(),
-    };
-  }
-  return create(plan, validation, execution, deps, true);
+  return settleGeneration({ plan, lineage: firstGeneration(plan) }, validation, execution, deps, context);
 }

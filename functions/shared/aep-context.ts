@@ -18,6 +18,8 @@ export interface AepTaskConfig {
   dailyRunBudget: number;
   /** When the day's budget is spent: wait for the next UTC day, or fail with AEP_DAILY_RUN_LIMIT. */
   onDailyRunLimit: 'wait' | 'fail';
+  /** When an audience has had its runs: fail with AEP_AUDIENCE_RUN_LIMIT, or create its next generation. */
+  onAudienceRunLimit: 'fail' | 'rollover';
 }
 
 /** What every AEP-side task's logic takes; unit tests pass a fake `aep` and a registry on dynalite. */
@@ -56,15 +58,28 @@ function optionalPositiveInt(name: string): number | undefined {
 /** AEP's guardrail: 100 ingestion runs per sandbox and UTC day (aep-api.md §6). */
 export const DEFAULT_DAILY_RUN_BUDGET = 100;
 
-function onDailyRunLimitFromEnv(): 'wait' | 'fail' {
-  const raw = process.env.ON_DAILY_RUN_LIMIT?.trim() || 'wait';
-  if (raw !== 'wait' && raw !== 'fail') {
+function choiceFromEnv<T extends string>(name: string, choices: readonly [T, ...T[]]): T {
+  const raw = process.env[name]?.trim() || choices[0];
+  const choice = choices.find((c) => c === raw);
+  if (choice === undefined) {
     throw new PipelineError(
       'CONFIG_INVALID',
-      'Environment variable ON_DAILY_RUN_LIMIT must be "wait" or "fail"',
+      `Environment variable ${name} must be ${choices.map((c) => `"${c}"`).join(' or ')}`,
     );
   }
-  return raw;
+  return choice;
+}
+
+/** AEP's 10 runs per audience; a lower number only for tests and sandboxes that want rollovers sooner. */
+function maxRunsPerAudienceFromEnv(): number {
+  const value = optionalPositiveInt('MAX_RUNS_PER_AUDIENCE') ?? MAX_RUNS_PER_AUDIENCE;
+  if (value > MAX_RUNS_PER_AUDIENCE) {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      `Environment variable MAX_RUNS_PER_AUDIENCE cannot exceed AEP's ${MAX_RUNS_PER_AUDIENCE}`,
+    );
+  }
+  return value;
 }
 
 async function clientFor(credentials: AepCredentials, logger: Logger): Promise<AepClient> {
@@ -115,9 +130,10 @@ export async function aepTaskDeps(
     now: Date.now,
     config: {
       sandboxName: credentials.sandboxName,
-      maxRunsPerAudience: MAX_RUNS_PER_AUDIENCE,
+      maxRunsPerAudience: maxRunsPerAudienceFromEnv(),
       dailyRunBudget: optionalPositiveInt('DAILY_RUN_BUDGET') ?? DEFAULT_DAILY_RUN_BUDGET,
-      onDailyRunLimit: onDailyRunLimitFromEnv(),
+      onDailyRunLimit: choiceFromEnv('ON_DAILY_RUN_LIMIT', ['wait', 'fail']),
+      onAudienceRunLimit: choiceFromEnv('ON_AUDIENCE_RUN_LIMIT', ['fail', 'rollover']),
     },
   };
 }
@@ -131,10 +147,13 @@ export function requirePart<T>(value: T | undefined, path: string, task: string)
 }
 
 /** AEP allows this many ingestion runs per audience; the registry refuses the next one early. */
-export function audienceRunLimitError(audienceName: string, maxRuns: number): PipelineError {
+export function audienceRunLimitError(
+  audienceName: string,
+  maxRuns: number,
+  advice = 'upload the file under a new name to create a new audience, or set onAudienceRunLimit to "rollover"',
+): PipelineError {
   return new PipelineError(
     'AEP_AUDIENCE_RUN_LIMIT',
-    `Audience "${audienceName}" has had AEP's maximum of ${maxRuns} ingestion runs; ` +
-      'upload the file under a new name to create a new audience',
+    `Audience "${audienceName}" has had AEP's maximum of ${maxRuns} ingestion runs; ${advice}`,
   );
 }

@@ -6,7 +6,7 @@ import { appendFile } from 'node:fs/promises';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EXPORT_NOTE } from '../archive-file/archive-file.ts';
 import { belowIncoming } from './naming.ts';
-import type { PipelineState } from './state.ts';
+import { type PipelineState, replacedOf } from './state.ts';
 
 export type Outcome = 'SUCCEEDED' | 'FAILED';
 
@@ -23,6 +23,8 @@ export interface OutcomeNotification {
   audienceId: string | null;
   audienceName: string | null;
   refreshed: boolean;
+  /** The audience this one replaced in its dataflows (a rollover after AEP's 10 runs), else null. */
+  replaced: { audienceId: string; name: string } | null;
   rows: number | null;
   invalidRows: number | null;
   destinations: { flowId: string; status: string }[];
@@ -88,6 +90,7 @@ export function outcomeMessage(input: OutcomeInput): NotificationMessage {
     audienceId: state?.audience?.audienceId ?? null,
     audienceName: state?.audience?.name ?? validation?.audience?.name ?? null,
     refreshed: state?.audience?.refreshed ?? false,
+    replaced: replacedOf(state?.audience?.replaces),
     rows: validation?.rows ?? null,
     invalidRows: validation?.invalidRows ?? null,
     destinations,
@@ -122,6 +125,11 @@ function textOf(n: OutcomeNotification): string {
     lines.push(
       `Audience: ${n.audienceName ?? ''} (${n.audienceId ?? 'unknown id'})${n.refreshed ? ', refreshed' : ''}`,
     );
+    if (n.replaced) {
+      lines.push(
+        `Replaces: ${n.replaced.name} (${n.replaced.audienceId}), which has had AEP's 10 ingestion runs, in its dataflows`,
+      );
+    }
   }
   if (n.rows !== null) lines.push(`Rows: ${n.rows}, of which invalid: ${n.invalidRows ?? 0}`);
   for (const d of n.destinations) lines.push(`Destination ${d.flowId}: ${d.status}`);

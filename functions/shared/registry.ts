@@ -22,6 +22,29 @@ export interface RunReservation {
   runId?: string;
   /** ISO 8601. */
   reservedAt: string;
+  /** ISO 8601: StartIngestion is about to ask AEP for the run (a retry must then look for it in AEP first). */
+  startingAt?: string;
+}
+
+export type DestinationKind = 'streaming' | 'batch';
+
+/**
+ * Where an audience sits among the generations of one name (`onAudienceRunLimit: "rollover"`): generation 1 is
+ * `<name>`, generation N is `<name> #N`, created when generation N-1 has used AEP's 10 runs.
+ */
+export interface Lineage {
+  generation: number;
+  /** The first generation's registry key and name. */
+  chainKey: string;
+  chainName: string;
+  /** The generations this one replaces, the one it rolled over from first (generation 2 and later). */
+  replaces?: GenerationRef[];
+}
+
+export interface GenerationRef {
+  registryKey: string;
+  audienceId: string;
+  name: string;
 }
 
 export interface RegistryItem {
@@ -35,6 +58,15 @@ export interface RegistryItem {
   audienceId?: string;
   runCount: number;
   runs: Record<string, RunReservation>;
+  /** Absent on items written before generations existed: generation 1 of its own name. */
+  generation?: number;
+  chainKey?: string;
+  chainName?: string;
+  replaces?: GenerationRef[];
+  /** The next generation's registry key, set once that generation exists in AEP: this one is superseded. */
+  rolledOverTo?: string;
+  /** Dataflows the pipeline added this audience to, by flow id: a rollover carries them over. */
+  flows?: Record<string, DestinationKind>;
   /** ISO 8601. */
   createdAt: string;
   /** ISO 8601. */
@@ -100,7 +132,13 @@ export class Registry {
     return answer.Item as RegistryItem | undefined;
   }
 
-  private newItem(plan: AudiencePlan, execution: string, status: AudienceStatus): RegistryItem {
+  /** A new item; its first run is reserved for the execution that writes it, so no later file can take it. */
+  private newItem(
+    plan: AudiencePlan,
+    execution: string,
+    status: AudienceStatus,
+    lineage: Lineage = firstGeneration(plan),
+  ): RegistryItem {
     const at = this.timestamp();
     return {
       pk: Registry.key(plan.registryKey),
@@ -109,8 +147,13 @@ export class Registry {
       stagingPrefix: plan.stagingPrefix,
       status,
       createdByExecution: execution,
-      runCount: 0,
-      runs: {},
+      runCount: 1,
+      runs: { [execution]: { reservedAt: at } },
+      generation: lineage.generation,
+      chainKey: lineage.chainKey,
+      chainName: lineage.chainName,
+      ...(lineage.replaces?.length ? { replaces: lineage.replaces } : {}),
+      flows: {},
       createdAt: at,
       updatedAt: at,
     };
@@ -138,9 +181,16 @@ export class Registry {
     throw new RegistryConflictError(`Registry item ${item.pk} keeps appearing and disappearing`);
   }
 
-  /** Claim the creation of this audience for `execution`: 'CLAIMED', or the item another claim left. */
-  async claimCreation(plan: AudiencePlan, execution: string): Promise<'CLAIMED' | RegistryItem> {
-    const outcome = await this.putIfAbsent(this.newItem(plan, execution, 'CREATING'));
+  /**
+   * Claim the creation of this audience (and its first run) for `execution`: 'CLAIMED', or the item another
+   * claim left.
+   */
+  async claimCreation(
+    plan: AudiencePlan,
+    execution: string,
+    lineage?: Lineage,
+  ): Promise<'CLAIMED' | RegistryItem> {
+    const outcome = await this.putIfAbsent(this.newItem(plan, execution, 'CREATING', lineage));
     return outcome === 'PUT' ? 'CLAIMED' : outcome;
   }
 
@@ -179,10 +229,14 @@ export class Registry {
     }
   }
 
-  /** The audience exists in AEP with this id. Idempotent; refuses to overwrite a different id. */
+  /**
+   * The audience exists in AEP with this id. Idempotent; refuses to overwrite a different id. A later generation
+   * marks the one it replaces as superseded (`rolledOverTo`).
+   */
   async markReady(registryKey: string, audienceId: string): Promise<void> {
+    let item: RegistryItem;
     try {
-      await this.client.send(
+      const answer = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: Registry.key(registryKey) },
@@ -191,8 +245,10 @@ export class Registry {
             'attribute_exists(pk) AND (attribute_not_exists(audienceId) OR audienceId = :id)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':ready': 'READY', ':id': audienceId, ':now': this.timestamp() },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      item = answer.Attributes as RegistryItem;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const existing = await this.get(registryKey);
@@ -202,6 +258,93 @@ export class Registry {
           : `Registry item for "${registryKey}" is missing; cannot record audience ${audienceId}`,
       );
     }
+    const previous = item.replaces?.[0];
+    if (previous) await this.markRolledOver(previous.registryKey, registryKey);
+  }
+
+  /** `registryKey` is superseded by `successorKey`. Idempotent; one generation has one successor. */
+  private async markRolledOver(registryKey: string, successorKey: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'SET rolledOverTo = :next, updatedAt = :now',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(rolledOverTo) OR rolledOverTo = :next)',
+          ExpressionAttributeValues: { ':next': successorKey, ':now': this.timestamp() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.get(registryKey);
+      throw new RegistryConflictError(
+        existing
+          ? `Audience "${registryKey}" already rolled over to "${existing.rolledOverTo}", not "${successorKey}"`
+          : `Registry item for "${registryKey}" is missing; cannot record its rollover to "${successorKey}"`,
+      );
+    }
+  }
+
+  /** StartIngestion is about to start `execution`'s run: from now on a retry must look for the run in AEP. */
+  async markRunStarting(registryKey: string, execution: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'SET runs.#e.startingAt = :now, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(runs.#e)',
+          ExpressionAttributeNames: { '#e': execution },
+          ExpressionAttributeValues: { ':now': this.timestamp() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new RegistryConflictError(`No run reservation of ${execution} on "${registryKey}" to start`);
+    }
+  }
+
+  /** Remember that the audience is in this dataflow, so that its next generation is added there too. */
+  async recordFlow(registryKey: string, flowId: string, kind: DestinationKind): Promise<void> {
+    const key = { pk: Registry.key(registryKey) };
+    // Items written before `flows` existed get the map first; the nested SET needs it.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET flows.#f = :kind, updatedAt = :now',
+            ConditionExpression: 'attribute_exists(flows)',
+            ExpressionAttributeNames: { '#f': flowId },
+            ExpressionAttributeValues: { ':kind': kind, ':now': this.timestamp() },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET flows = :empty',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(flows)',
+            ExpressionAttributeValues: { ':empty': {} },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        if (!(await this.get(registryKey))) {
+          throw new RegistryConflictError(
+            `Registry item for "${registryKey}" is missing; cannot record flow ${flowId}`,
+          );
+        }
+      }
+    }
+    throw new RegistryConflictError(`Could not record flow ${flowId} on "${registryKey}"`);
   }
 
   /** Drop a claim whose creation failed, so a fixed re-upload can create again. False when not ours any more. */
@@ -280,6 +423,21 @@ export class Registry {
       );
     }
   }
+}
+
+/** Generation 1 of the plan's own name. */
+export function firstGeneration(plan: Pick<AudiencePlan, 'registryKey' | 'name'>): Lineage {
+  return { generation: 1, chainKey: plan.registryKey, chainName: plan.name };
+}
+
+/** The lineage an item records (items written before generations existed are generation 1). */
+export function lineageOf(item: RegistryItem): Lineage {
+  return {
+    generation: item.generation ?? 1,
+    chainKey: item.chainKey ?? item.registryKey,
+    chainName: item.chainName ?? item.audienceName,
+    ...(item.replaces?.length ? { replaces: item.replaces } : {}),
+  };
 }
 
 /** The registry of `REGISTRY_TABLE_NAME`; the SDK finds region and endpoint (AWS_ENDPOINT_URL_DYNAMODB locally). */

@@ -108,11 +108,36 @@ export const audienceStateSchema = z.object({
   audienceId: z.string().optional(),
   operationId: z.string().optional(),
   name: z.string(),
+  /**
+   * The registry item of this audience. It differs from `$.validation.audience.registryKey` when the name has
+   * rolled over to a later generation (`<name> #2`); absent in states written before generations existed.
+   */
+  registryKey: z.string().optional(),
+  /**
+   * The generations this audience replaces, the one it rolled over from first: ActivateDestinations swaps them
+   * out of the dataflows.
+   */
+  replaces: z
+    .array(z.object({ registryKey: z.string(), audienceId: z.string(), name: z.string() }))
+    .optional(),
   /** True when this file refreshed an existing audience instead of creating one. */
   refreshed: z.boolean(),
   poll: pollSchema,
 });
 export type AudienceState = z.infer<typeof audienceStateSchema>;
+
+/** The generation a rolled-over audience took the place of (the nearest of those it replaces), else null. */
+export function replacedOf(
+  replaces: readonly { audienceId: string; name: string }[] | undefined,
+): { audienceId: string; name: string } | null {
+  const nearest = replaces?.[0];
+  return nearest ? { audienceId: nearest.audienceId, name: nearest.name } : null;
+}
+
+/** The registry item an audience state belongs to (see `registryKey` above). */
+export function audienceRegistryKey(audience: AudienceState, plan: AudiencePlan): string {
+  return audience.registryKey ?? plan.registryKey;
+}
 
 export const ingestionStateSchema = z.object({
   /** WAITING: no run started yet; the audience's other run or the day's run budget is waited for. */
@@ -133,7 +158,13 @@ export const activationStateSchema = z.object({
     z.object({
       flowId: z.string(),
       kind: z.enum(['streaming', 'batch']),
-      status: z.enum(['ADDED', 'ALREADY_PRESENT']),
+      /**
+       * ADDED / ALREADY_PRESENT: the audience is in the dataflow. REPLACED: it took the place of the generation
+       * it replaces. NOT_PRESENT: a dataflow only the replaced generation was added to, which no longer selects
+       * it (someone removed it): nothing is carried over. SUPERSEDED: a later generation of this audience exists,
+       * so this one is not added anywhere.
+       */
+      status: z.enum(['ADDED', 'ALREADY_PRESENT', 'REPLACED', 'NOT_PRESENT', 'SUPERSEDED']),
     }),
   ),
 });

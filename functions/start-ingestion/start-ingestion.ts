@@ -9,7 +9,7 @@ import { type AepTaskDeps, audienceRunLimitError, requirePart } from '../shared/
 import { AUDIENCE_LOCK_TTL_SECONDS, secondsToNextUtcDay } from '../shared/coordination.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { FIRST_WAIT_SECONDS, firstPoll, MAX_WAIT_SECONDS } from '../shared/polling.ts';
-import type { IngestionState, TaskEvent } from '../shared/state.ts';
+import { audienceRegistryKey, type IngestionState, type TaskEvent } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
 const TASK = 'StartIngestion';
@@ -27,6 +27,7 @@ export async function startIngestion(
   const audience = requirePart(event.state.audience, '$.audience', TASK);
   const audienceId = requirePart(audience.audienceId, '$.audience.audienceId', TASK);
   const execution = event.executionName;
+  const registryKey = audienceRegistryKey(audience, plan);
   const { coordination, config } = deps;
   // One second either side of the staged copy's LastModified: this execution's file and no other.
   const window = { dataFilterStartTime: staged.lastModified - 1, dataFilterEndTime: staged.lastModified + 1 };
@@ -49,34 +50,38 @@ export async function startIngestion(
       poll: { attempt, waitSeconds: waitSeconds ?? grown },
     };
   };
-  const releaseLock = () => coordination.release('audience', plan.registryKey, execution);
+  const releaseLock = () => coordination.release('audience', registryKey, execution);
 
-  const lock = await coordination.acquire('audience', plan.registryKey, execution, AUDIENCE_LOCK_TTL_SECONDS);
+  const lock = await coordination.acquire('audience', registryKey, execution, AUDIENCE_LOCK_TTL_SECONDS);
   if (!lock.acquired) {
     return waiting(`the run of another file (execution ${lock.holder}) on audience "${audience.name}"`);
   }
 
-  const reservation = await deps.registry.reserveRun(plan.registryKey, execution, config.maxRunsPerAudience);
+  // CreateAudience reserved this execution's run; reserving again finds it (ALREADY_RESERVED). A state written
+  // before reservations moved there reserves here.
+  const reservation = await deps.registry.reserveRun(registryKey, execution, config.maxRunsPerAudience);
   if (reservation === 'LIMIT_REACHED') {
     await releaseLock();
     throw audienceRunLimitError(audience.name, config.maxRunsPerAudience);
   }
   if (reservation === 'ALREADY_RESERVED') {
-    const recorded = (await deps.registry.get(plan.registryKey))?.runs[execution]?.runId;
-    if (recorded) {
-      context?.logger.info('run already started by an earlier attempt', { runId: recorded });
-      return started({ runId: recorded, status: 'PROCESSING' });
+    const held = (await deps.registry.get(registryKey))?.runs[execution];
+    if (held?.runId) {
+      context?.logger.info('run already started by an earlier attempt', { runId: held.runId });
+      return started({ runId: held.runId, status: 'PROCESSING' });
     }
-    // Reserved but not recorded: an earlier attempt may have started the run and died before recording it.
-    const adopted = (await deps.aep.listRuns(audienceId)).find(
-      (run) =>
-        run.dataFilterStartTime === window.dataFilterStartTime &&
-        run.dataFilterEndTime === window.dataFilterEndTime,
-    );
-    if (adopted) {
-      await deps.registry.recordRun(plan.registryKey, execution, adopted.runId);
-      context?.logger.info('adopted the run an earlier attempt started', { runId: adopted.runId });
-      return started(adopted);
+    if (held?.startingAt) {
+      // An earlier attempt asked AEP for the run and died before recording it: look before starting another.
+      const adopted = (await deps.aep.listRuns(audienceId)).find(
+        (run) =>
+          run.dataFilterStartTime === window.dataFilterStartTime &&
+          run.dataFilterEndTime === window.dataFilterEndTime,
+      );
+      if (adopted) {
+        await deps.registry.recordRun(registryKey, execution, adopted.runId);
+        context?.logger.info('adopted the run an earlier attempt started', { runId: adopted.runId });
+        return started(adopted);
+      }
     }
   }
 
@@ -96,6 +101,7 @@ export async function startIngestion(
     );
   }
 
+  await deps.registry.markRunStarting(registryKey, execution);
   let run: AudienceRun;
   try {
     run = await deps.aep.startRun(audienceId, window);
@@ -106,6 +112,6 @@ export async function startIngestion(
     if (error instanceof AepError && !error.retryable) await releaseLock();
     throw error;
   }
-  await deps.registry.recordRun(plan.registryKey, execution, run.runId);
+  await deps.registry.recordRun(registryKey, execution, run.runId);
   return started(run);
 }

@@ -105,6 +105,7 @@ export class PipelineTasks extends Construct {
           REGISTRY_TABLE_NAME: props.registry.tableName,
           DAILY_RUN_BUDGET: String(config.dailyRunBudget),
           ON_DAILY_RUN_LIMIT: config.onDailyRunLimit,
+          ON_AUDIENCE_RUN_LIMIT: config.onAudienceRunLimit,
         },
       });
       props.credentials.grantRead(task.function);

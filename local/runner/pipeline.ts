@@ -17,6 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
 import type { NotificationMessage } from '../../functions/shared/notify.ts';
+import { type ActivationState, replacedOf } from '../../functions/shared/state.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
 import { matchesEventPattern } from './event-pattern.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
@@ -79,9 +80,13 @@ export interface ExecutionSummary {
   executionArn: string;
   file: string;
   audienceId: string | null;
+  /** The audience's name in AEP: the file's, or a later generation's (`<name> #2`) after a rollover. */
+  audienceName: string | null;
+  /** The generation this audience replaced in its dataflows, after a rollover. */
+  replaced: { audienceId: string; name: string } | null;
   runId: string | null;
   refreshed: boolean;
-  destinations: { flowId: string; status: 'ADDED' | 'ALREADY_PRESENT' | 'FAILED' }[];
+  destinations: { flowId: string; status: ActivationState['destinations'][number]['status'] | 'FAILED' }[];
   validation: {
     valid: boolean;
     rows: number;
@@ -560,6 +565,8 @@ export class LocalPipeline {
       executionArn: execution.arn,
       file: lastState?.file?.key ?? '',
       audienceId: lastState?.audience?.audienceId ?? null,
+      audienceName: lastState?.audience?.name ?? validation?.audience?.name ?? null,
+      replaced: replacedOf(lastState?.audience?.replaces),
       runId: lastState?.ingestion?.runId ?? null,
       refreshed: Boolean(lastState?.audience?.refreshed),
       destinations: [],
@@ -732,8 +739,12 @@ function describeState(stateName: string, output: Json): string | undefined {
     case 'CheckAudience': {
       const a = output?.audience;
       if (!a) return undefined;
-      if (a.status === 'READY')
-        return `${a.refreshed ? 'refreshing' : 'created'} audience "${a.name}" (${a.audienceId})`;
+      if (a.status === 'READY') {
+        const replacing = a.replaces?.length
+          ? `, replacing "${a.replaces[0].name}" (it has had its runs)`
+          : '';
+        return `${a.refreshed ? 'refreshing' : 'created'} audience "${a.name}" (${a.audienceId})${replacing}`;
+      }
       return `AEP is creating audience "${a.name}" (check ${a.poll?.attempt ?? 0}, next in ${a.poll?.waitSeconds}s)`;
     }
     case 'StartIngestion':
@@ -741,6 +752,7 @@ function describeState(stateName: string, output: Json): string | undefined {
       const i = output?.ingestion;
       if (!i) return undefined;
       if (i.status === 'SUCCESS') return `ingestion run ${i.runId} succeeded`;
+      if (i.status === 'WAITING') return `waiting for ${i.waitingFor}, next check in ${i.poll?.waitSeconds}s`;
       const stages = (i.details ?? []).map((d: Json) => `${d.stage} ${d.status}`).join(', ');
       return `ingestion run ${i.runId} in progress${stages ? ` (${stages})` : ''}, next check in ${i.poll?.waitSeconds}s`;
     }

@@ -32,6 +32,7 @@ describe('loadPipelineConfig', () => {
       noncurrentVersionRetentionDays: 7,
       dailyRunBudget: 100,
       onDailyRunLimit: 'wait',
+      onAudienceRunLimit: 'fail',
       logRetentionDays: 30,
       metricsNamespace: 'AepAudiencePipeline',
     });

@@ -223,4 +223,106 @@ describe('AepClient against the simulator', () => {
     expect(error).toBeInstanceOf(AepRequestError);
     expect((error as Error).message).toMatch(/frequency/);
   });
+
+  it('swaps one audience for another in one PATCH: in place, with the old batch settings, idempotently', async () => {
+    const aep = client();
+    const [oldId, newId, otherId] = [
+      await createdAudience(aep),
+      await createdAudience(aep),
+      await createdAudience(aep),
+    ];
+    const batch = {
+      exportMode: 'DAILY_FULL_EXPORT' as const,
+      schedule: {
+        frequency: 'DAILY',
+        triggerType: 'SCHEDULED' as const,
+        startDate: '2026-12-01',
+        startTime: '20:00',
+      },
+      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%_%TIMESTAMP%',
+    };
+    await aep.addAudienceToDataflow({ flowId: batchFlow.id, audienceId: oldId, batch });
+    await aep.addAudienceToDataflow({ flowId: batchFlow.id, audienceId: otherId, batch });
+    const patchesBefore = sim.calls.filter((c) => c.method === 'PATCH').length;
+
+    expect(
+      await aep.addAudienceToDataflow({
+        flowId: batchFlow.id,
+        audienceId: newId,
+        audienceName: 'next generation',
+        replacesAudienceIds: [oldId],
+        onlyWhereReplaced: true,
+      }),
+    ).toBe('REPLACED');
+    const flow = sim.flow(batchFlow.id)!;
+    expect(flow.selectors.filter((id) => [oldId, newId, otherId].includes(id))).toEqual([newId, otherId]);
+    const swapped = flow.segmentSelectors.find((s) => s.value.id === newId)!.value;
+    expect(swapped).toMatchObject({ name: 'next generation', ...batch });
+    expect(sim.calls.filter((c) => c.method === 'PATCH').length).toBe(patchesBefore + 1);
+
+    // Done already: nothing to write. Where neither is selected, a carried-over flow is left alone.
+    expect(
+      await aep.addAudienceToDataflow({
+        flowId: batchFlow.id,
+        audienceId: newId,
+        replacesAudienceIds: [oldId],
+      }),
+    ).toBe('ALREADY_PRESENT');
+    expect(
+      await aep.addAudienceToDataflow({
+        flowId: streamingFlow.id,
+        audienceId: newId,
+        replacesAudienceIds: [oldId],
+        onlyWhereReplaced: true,
+      }),
+    ).toBe('NOT_PRESENT');
+    expect(sim.calls.filter((c) => c.method === 'PATCH').length).toBe(patchesBefore + 1);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('both selected (an earlier add without the swap): removes the old one, re-reading after a concurrent edit', async () => {
+    const aep = client();
+    const [oldId, newId] = [await createdAudience(aep), await createdAudience(aep)];
+    await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId: oldId });
+    await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId: newId });
+    sim.faults.concurrentFlowEdit(streamingFlow.id);
+    expect(
+      await aep.addAudienceToDataflow({
+        flowId: streamingFlow.id,
+        audienceId: newId,
+        replacesAudienceIds: [oldId],
+      }),
+    ).toBe('REPLACED');
+    const patches = sim.calls
+      .filter((c) => c.route === 'PATCH /data/foundation/flowservice/flows/{id}')
+      .slice(-2);
+    expect(patches.map((c) => c.status)).toEqual([412, 200]);
+    const selectors = sim.flow(streamingFlow.id)!.selectors;
+    expect(selectors).toContain(newId);
+    expect(selectors).not.toContain(oldId);
+  });
+
+  it('replaces several earlier generations at once: the first in place, the others removed', async () => {
+    const aep = client();
+    const [g1, g2, g3, kept] = [
+      await createdAudience(aep),
+      await createdAudience(aep),
+      await createdAudience(aep),
+      await createdAudience(aep),
+    ];
+    // g1 was never swapped out (its successor g2 was superseded before its own activation).
+    await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId: g1 });
+    await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId: kept });
+    await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId: g2 });
+    expect(
+      await aep.addAudienceToDataflow({
+        flowId: streamingFlow.id,
+        audienceId: g3,
+        replacesAudienceIds: [g2, g1],
+      }),
+    ).toBe('REPLACED');
+    const selectors = sim.flow(streamingFlow.id)!.selectors.filter((id) => [g1, g2, g3, kept].includes(id));
+    expect(selectors).toEqual([g3, kept]);
+    expect(sim.violations).toEqual([]);
+  });
 });

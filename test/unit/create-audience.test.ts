@@ -48,6 +48,7 @@ describe('create-audience', () => {
       status: 'CREATING',
       operationId: expect.any(String),
       name,
+      registryKey: name.toLowerCase(),
       refreshed: false,
       poll: { attempt: 0, waitSeconds: 15 },
     });
@@ -218,19 +219,127 @@ describe('create-audience', () => {
 
   it('refresh past 10 runs: AEP_AUDIENCE_RUN_LIMIT, unless this execution already holds a run', async () => {
     const name = uniqueName();
+    // The creator's run and nine refreshes.
     await createAndWait(name, 'exec-0');
-    for (let i = 1; i <= 10; i += 1) await store.registry.reserveRun(name.toLowerCase(), `exec-${i}`);
+    for (let i = 1; i <= 9; i += 1) {
+      expect(
+        await createAudience(taskEvent({ name, execution: `exec-${i}` }), taskDeps(aep, store.registry)),
+      ).toMatchObject({ status: 'READY', refreshed: true });
+    }
+    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(10);
     const error = await rejection(
-      createAudience(taskEvent({ name, execution: 'exec-11' }), taskDeps(aep, store.registry)),
+      createAudience(taskEvent({ name, execution: 'exec-10' }), taskDeps(aep, store.registry)),
     );
     expect(error.name).toBe('AEP_AUDIENCE_RUN_LIMIT');
     expect(error.message).toBe(
-      `Audience "${name}" has had AEP's maximum of 10 ingestion runs; upload the file under a new name to create a new audience`,
+      `Audience "${name}" has had AEP's maximum of 10 ingestion runs; upload the file under a new name to create ` +
+        'a new audience, or set onAudienceRunLimit to "rollover"',
     );
     // A redrive of an execution that already reserved its run goes on.
     expect(
-      await createAudience(taskEvent({ name, execution: 'exec-10' }), taskDeps(aep, store.registry)),
+      await createAudience(taskEvent({ name, execution: 'exec-9' }), taskDeps(aep, store.registry)),
     ).toMatchObject({ status: 'READY', refreshed: true });
+    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(10);
+    expect(aep.callsOf('createAudience')).toHaveLength(1);
+  });
+});
+
+describe('create-audience with onAudienceRunLimit "rollover"', () => {
+  /** CreateAudience then CheckAudience until READY, with two runs per audience to roll over soon. */
+  async function settle(name: string, execution: string): Promise<AudienceState> {
+    const deps = taskDeps(aep, store.registry, 2, 'rollover');
+    let audience = await createAudience(taskEvent({ name, execution }), deps);
+    for (let i = 0; i < 50 && audience.status === 'CREATING'; i += 1) {
+      audience = await checkAudience(taskEvent({ name, execution, state: { audience } }), deps);
+    }
+    return audience;
+  }
+
+  it('the file after the last run creates "<name> #2" from the same staging folder, which replaces the first', async () => {
+    const name = uniqueName('TeamA/Weekly');
+    const first = await settle(name, 'exec-1');
+    await settle(name, 'exec-2');
+
+    const third = await settle(name, 'exec-3');
+    expect(third).toMatchObject({
+      status: 'READY',
+      name: `${name} #2`,
+      registryKey: `${name.toLowerCase()} #2`,
+      replaces: [{ registryKey: name.toLowerCase(), audienceId: first.audienceId, name }],
+      refreshed: false,
+    });
+    const creates = aep
+      .callsOf('createAudience')
+      .map(([input]) => input as { name: string; sourcePath: string });
+    expect(creates.map((c) => c.name)).toEqual([name, `${name} #2`]);
+    expect(creates[1]?.sourcePath).toBe(creates[0]?.sourcePath);
+    expect(await store.registry.get(name.toLowerCase())).toMatchObject({
+      runCount: 2,
+      rolledOverTo: `${name.toLowerCase()} #2`,
+    });
+    expect(await store.registry.get(`${name.toLowerCase()} #2`)).toMatchObject({
+      generation: 2,
+      chainKey: name.toLowerCase(),
+      chainName: name,
+      runCount: 1,
+      runs: { 'exec-3': expect.anything() },
+    });
+
+    // The next file goes straight to generation 2; the one after that rolls over to #3.
+    expect(await settle(name, 'exec-4')).toMatchObject({ name: `${name} #2`, refreshed: true });
+    expect(await settle(name, 'exec-5')).toMatchObject({
+      name: `${name} #3`,
+      replaces: [
+        { audienceId: third.audienceId, name: `${name} #2` },
+        { audienceId: first.audienceId, name },
+      ],
+    });
+    // A retry of a file that holds a run on a superseded generation stays there.
+    expect(await settle(name, 'exec-2')).toMatchObject({ name, audienceId: first.audienceId });
+    expect(aep.callsOf('createAudience')).toHaveLength(3);
+  });
+
+  it('many files at once: each generation gets its two runs, each is created once', async () => {
+    const name = uniqueName('TeamA/Burst');
+    await settle(name, 'exec-0');
+    await settle(name, 'exec-1');
+    const settled = await Promise.all(Array.from({ length: 6 }, (_, i) => settle(name, `exec-b${i}`)));
+
+    expect(settled.every((a) => a.status === 'READY')).toBe(true);
+    const byName = new Map<string, number>();
+    for (const a of settled) byName.set(a.name, (byName.get(a.name) ?? 0) + 1);
+    expect(Object.fromEntries(byName)).toEqual({ [`${name} #2`]: 2, [`${name} #3`]: 2, [`${name} #4`]: 2 });
+    const created = aep.callsOf('createAudience').map(([input]) => (input as { name: string }).name);
+    expect(created.sort()).toEqual([name, `${name} #2`, `${name} #3`, `${name} #4`].sort());
+    for (const generation of [2, 3, 4]) {
+      expect((await store.registry.get(`${name.toLowerCase()} #${generation}`))?.runCount).toBe(2);
+    }
+  });
+
+  it('a name "<name> #2" already used by another file: AEP_REQUEST_REJECTED instead of refreshing the wrong audience', async () => {
+    const name = uniqueName('TeamA/Taken');
+    await settle(`${name} #2`, 'exec-other');
+    await settle(name, 'exec-1');
+    await settle(name, 'exec-2');
+    const error = await rejection(
+      createAudience(taskEvent({ name, execution: 'exec-3' }), taskDeps(aep, store.registry, 2, 'rollover')),
+    );
+    expect(error.name).toBe('AEP_REQUEST_REJECTED');
+    expect(error.message).toContain(
+      `would roll over to "${name} #2", but another file already uses that name`,
+    );
+  });
+
+  it('an audience pinned by the manifest is never rolled over', async () => {
+    const name = uniqueName();
+    const audienceId = aep.addForeignAudience(name);
+    const deps = taskDeps(aep, store.registry, 2, 'rollover');
+    await createAudience(taskEvent({ name, execution: 'exec-1', audienceId }), deps);
+    await createAudience(taskEvent({ name, execution: 'exec-2', audienceId }), deps);
+    const error = await rejection(createAudience(taskEvent({ name, execution: 'exec-3', audienceId }), deps));
+    expect(error.name).toBe('AEP_AUDIENCE_RUN_LIMIT');
+    expect(error.message).toContain('the manifest pins its "audienceId", so it is not rolled over');
+    expect(aep.callsOf('createAudience')).toHaveLength(0);
   });
 });
 

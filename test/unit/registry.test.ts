@@ -1,4 +1,5 @@
 // The audience registry against real dynalite: conditional claims and run budgets under concurrency.
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryConflictError, registryFromEnvironment } from '../../functions/shared/registry.ts';
 import type { AudiencePlan } from '../../functions/shared/state.ts';
@@ -37,8 +38,13 @@ describe('Registry', () => {
       status: 'CREATING',
       createdByExecution: 'exec-1',
       audienceName: 'TeamA/Churn-claim',
-      runCount: 0,
-      runs: {},
+      // The creator's run is reserved with the claim, so no later file can take the new audience's last run.
+      runCount: 1,
+      runs: { 'exec-1': { reservedAt: expect.any(String) } },
+      generation: 1,
+      chainKey: 'teama/churn-claim',
+      chainName: 'TeamA/Churn-claim',
+      flows: {},
     });
   });
 
@@ -97,14 +103,15 @@ describe('Registry', () => {
     const p = plan();
     await store.registry.claimCreation(p, 'exec-0');
     await store.registry.markReady(p.registryKey, 'aud-r');
-    expect(await store.registry.reserveRun(p.registryKey, 'exec-1', 2)).toBe('RESERVED');
-    expect(await store.registry.reserveRun(p.registryKey, 'exec-1', 2)).toBe('ALREADY_RESERVED');
-    expect(await store.registry.reserveRun(p.registryKey, 'exec-2', 2)).toBe('RESERVED');
-    expect(await store.registry.reserveRun(p.registryKey, 'exec-3', 2)).toBe('LIMIT_REACHED');
-    expect(await store.registry.reserveRun(p.registryKey, 'exec-2', 2)).toBe('ALREADY_RESERVED');
+    expect(await store.registry.reserveRun(p.registryKey, 'exec-0', 3)).toBe('ALREADY_RESERVED');
+    expect(await store.registry.reserveRun(p.registryKey, 'exec-1', 3)).toBe('RESERVED');
+    expect(await store.registry.reserveRun(p.registryKey, 'exec-1', 3)).toBe('ALREADY_RESERVED');
+    expect(await store.registry.reserveRun(p.registryKey, 'exec-2', 3)).toBe('RESERVED');
+    expect(await store.registry.reserveRun(p.registryKey, 'exec-3', 3)).toBe('LIMIT_REACHED');
+    expect(await store.registry.reserveRun(p.registryKey, 'exec-2', 3)).toBe('ALREADY_RESERVED');
     await store.registry.recordRun(p.registryKey, 'exec-1', 'run-1');
     const item = await store.registry.get(p.registryKey);
-    expect(item?.runCount).toBe(2);
+    expect(item?.runCount).toBe(3);
     expect(item?.runs['exec-1']?.runId).toBe('run-1');
     expect(item?.runs['exec-2']?.runId).toBeUndefined();
     await expect(store.registry.recordRun(p.registryKey, 'exec-3', 'run-3')).rejects.toBeInstanceOf(
@@ -117,11 +124,78 @@ describe('Registry', () => {
     await store.registry.claimCreation(p, 'exec-0');
     await store.registry.markReady(p.registryKey, 'aud-c');
     const outcomes = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => store.registry.reserveRun(p.registryKey, `exec-${i}`, 3)),
+      Array.from({ length: 8 }, (_, i) => store.registry.reserveRun(p.registryKey, `exec-${i + 1}`, 3)),
     );
-    expect(outcomes.filter((o) => o === 'RESERVED')).toHaveLength(3);
-    expect(outcomes.filter((o) => o === 'LIMIT_REACHED')).toHaveLength(5);
+    // The creator holds one of the three.
+    expect(outcomes.filter((o) => o === 'RESERVED')).toHaveLength(2);
+    expect(outcomes.filter((o) => o === 'LIMIT_REACHED')).toHaveLength(6);
     expect((await store.registry.get(p.registryKey))?.runCount).toBe(3);
+  });
+
+  it('a later generation marks the one it replaces as superseded once it is READY, and only then', async () => {
+    const first = plan();
+    await store.registry.claimCreation(first, 'exec-1');
+    await store.registry.markReady(first.registryKey, 'aud-g1');
+    const second = plan(`${first.name} #2`);
+    const lineage = {
+      generation: 2,
+      chainKey: first.registryKey,
+      chainName: first.name,
+      replaces: [{ registryKey: first.registryKey, audienceId: 'aud-g1', name: first.name }],
+    };
+    expect(await store.registry.claimCreation(second, 'exec-2', lineage)).toBe('CLAIMED');
+    expect((await store.registry.get(first.registryKey))?.rolledOverTo).toBeUndefined();
+    await store.registry.markReady(second.registryKey, 'aud-g2');
+    await store.registry.markReady(second.registryKey, 'aud-g2');
+    expect(await store.registry.get(first.registryKey)).toMatchObject({ rolledOverTo: second.registryKey });
+    expect(await store.registry.get(second.registryKey)).toMatchObject({
+      generation: 2,
+      chainKey: first.registryKey,
+      replaces: lineage.replaces,
+      status: 'READY',
+    });
+    // One generation has one successor.
+    const other = plan(`${first.name} #2b`);
+    await store.registry.claimCreation(other, 'exec-3', lineage);
+    await expect(store.registry.markReady(other.registryKey, 'aud-x')).rejects.toThrow(/already rolled over/);
+  });
+
+  it('records dataflows, also on items written before the flows map existed', async () => {
+    const p = plan();
+    await store.registry.claimCreation(p, 'exec-1');
+    await store.registry.recordFlow(p.registryKey, 'flow-a', 'streaming');
+    await store.registry.recordFlow(p.registryKey, 'flow-b', 'batch');
+    await store.registry.recordFlow(p.registryKey, 'flow-a', 'streaming');
+    expect((await store.registry.get(p.registryKey))?.flows).toEqual({
+      'flow-a': 'streaming',
+      'flow-b': 'batch',
+    });
+
+    const legacy = plan();
+    await store.client.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: {
+          pk: `AUDIENCE#${legacy.registryKey}`,
+          registryKey: legacy.registryKey,
+          runCount: 0,
+          runs: {},
+        },
+      }),
+    );
+    await store.registry.recordFlow(legacy.registryKey, 'flow-c', 'streaming');
+    expect((await store.registry.get(legacy.registryKey))?.flows).toEqual({ 'flow-c': 'streaming' });
+    await expect(store.registry.recordFlow(plan().registryKey, 'flow-d', 'batch')).rejects.toThrow(/missing/);
+  });
+
+  it('marks a reservation as starting, which a retry reads as "look in AEP first"', async () => {
+    const p = plan();
+    await store.registry.claimCreation(p, 'exec-1');
+    await store.registry.markRunStarting(p.registryKey, 'exec-1');
+    expect((await store.registry.get(p.registryKey))?.runs['exec-1']?.startingAt).toEqual(expect.any(String));
+    await expect(store.registry.markRunStarting(p.registryKey, 'exec-2')).rejects.toBeInstanceOf(
+      RegistryConflictError,
+    );
   });
 });
 

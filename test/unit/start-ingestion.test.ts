@@ -80,7 +80,8 @@ describe('start-ingestion', () => {
     const again = await startIngestion(event, deps);
     expect(again.runId).toBe(first.runId);
     expect(aep.callsOf('startRun')).toHaveLength(1);
-    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(1);
+    // The creator's run and this one.
+    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(2);
   });
 
   it('adopts the run an earlier attempt started but never recorded', async () => {
@@ -95,6 +96,7 @@ describe('start-ingestion', () => {
     const deps = taskDeps(aep, store.registry);
     // The earlier attempt reserved, started the run, and died before recording it.
     await store.registry.reserveRun(name.toLowerCase(), 'exec-1');
+    await store.registry.markRunStarting(name.toLowerCase(), 'exec-1');
     const orphan = await aep.startRun(audience.audienceId!, {
       dataFilterStartTime: LAST_MODIFIED - 1,
       dataFilterEndTime: LAST_MODIFIED + 1,
@@ -115,7 +117,43 @@ describe('start-ingestion', () => {
     const result = await startIngestion(event, deps);
     expect(result.runId).toMatch(/^run-/);
     expect(aep.callsOf('startRun')).toHaveLength(2);
+    expect(aep.callsOf('listRuns')).toHaveLength(1);
+    expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(2);
+  });
+
+  it('the run CreateAudience reserved: started without asking AEP for earlier runs', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    await startIngestion(
+      taskEvent({ name, execution: 'exec-create', state: { audience } }),
+      taskDeps(aep, store.registry),
+    );
+    expect(aep.callsOf('listRuns')).toHaveLength(0);
+    expect(aep.callsOf('startRun')).toHaveLength(1);
     expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(1);
+  });
+
+  it('a rolled-over audience: the lock and the reservation are those of its own generation', async () => {
+    const name = uniqueName('TeamA/Rolled');
+    const deps = taskDeps(aep, store.registry, 1, 'rollover');
+    const settle = async (execution: string) => {
+      let audience = await createAudience(taskEvent({ name, execution }), deps);
+      while (audience.status === 'CREATING') {
+        audience = await checkAudience(taskEvent({ name, execution, state: { audience } }), deps);
+      }
+      return audience;
+    };
+    await settle('exec-1');
+    const second = await settle('exec-2');
+    expect(second.name).toBe(`${name} #2`);
+    const run = await startIngestion(
+      taskEvent({ name, execution: 'exec-2', state: { audience: second } }),
+      deps,
+    );
+    expect(run.status).toBe('PROCESSING');
+    expect(aep.callsOf('startRun')[0]?.[0]).toBe(second.audienceId);
+    expect((await store.registry.get(`${name.toLowerCase()} #2`))?.runs['exec-2']?.runId).toBe(run.runId);
+    expect((await store.registry.get(name.toLowerCase()))?.runs['exec-2']).toBeUndefined();
   });
 
   it('the 11th run: AEP_AUDIENCE_RUN_LIMIT before AEP is asked', async () => {

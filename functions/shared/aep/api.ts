@@ -41,6 +41,7 @@ export interface AepApi {
   /**
    * GET the flow for its etag; ALREADY_PRESENT when a selector with this audience id is there; else PATCH with
    * a quoted If-Match; on 412 re-GET and re-apply (bounded); an ambiguous PATCH failure is resolved by re-GET.
+   * With `replacesAudienceIds`, the same PATCH removes those audiences' selectors (one etag, one atomic change).
    */
   addAudienceToDataflow(input: AddToDataflowInput): Promise<AddToDataflowOutcome>;
 }

@@ -269,30 +269,28 @@ export class AepClient implements AepApi {
   async addAudienceToDataflow(input: AddToDataflowInput): Promise<AddToDataflowOutcome> {
     const path = fill(ROUTES.flow, encodeURIComponent(input.flowId));
     const patchLabel = `PATCH ${ROUTES.flow}`;
-    const patchBody = [
-      {
-        op: 'add',
-        path: '/transformations/0/params/segmentSelectors/selectors/-',
-        value: { type: 'PLATFORM_SEGMENT', value: selectorValue(input) },
-      },
-    ];
     let ambiguous = false;
     let staleEtags = 0;
     let writeAttempt = 0;
     for (;;) {
       const flow = await this.readFlow(path, ambiguous, patchLabel);
-      if (hasSelector(flow, input.audienceId)) return ambiguous ? 'ADDED' : 'ALREADY_PRESENT';
+      const plan = selectorPatch(flow, input);
+      if (plan.kind === 'DONE') {
+        // After an ambiguous write, a flow that needs nothing more is our write having landed.
+        if (!ambiguous || plan.outcome === 'NOT_PRESENT') return plan.outcome;
+        return input.replacesAudienceIds?.length ? 'REPLACED' : 'ADDED';
+      }
       const request: PlatformRequest = {
         method: 'PATCH',
         route: ROUTES.flow,
         path,
-        body: patchBody,
+        body: plan.body,
         ifMatch: quoteEtag(flow.etag),
       };
       for (;;) {
         writeAttempt++;
         const answer = await this.sendWrite(request, writeAttempt, ambiguous);
-        if (successOf(answer)) return 'ADDED';
+        if (successOf(answer)) return plan.outcome;
         if (answer.kind === 'response' && answer.status === 412) {
           staleEtags++;
           if (staleEtags > MAX_STALE_ETAG_RETRIES) throw this.http.errorFor(patchLabel, answer);
@@ -306,7 +304,7 @@ export class AepClient implements AepApi {
         if (isThrottled(answer) && (await this.http.waitForRetry(patchLabel, writeAttempt, answer))) continue;
         if (isOutage(answer)) {
           ambiguous = true;
-          // Unknown whether the selector went in: look at the flow before writing again.
+          // Unknown whether the change went in: look at the flow before writing again.
           if (await this.http.waitForRetry(patchLabel, writeAttempt, answer)) break;
         }
         throw this.writeFailure(patchLabel, answer, ambiguous);
@@ -446,9 +444,51 @@ function selectorValue(input: AddToDataflowInput): Record<string, unknown> {
   return value;
 }
 
-function hasSelector(flow: FlowResponse, audienceId: string): boolean {
+const SELECTORS_PATH = '/transformations/0/params/segmentSelectors/selectors';
+/** What a batch selector carries besides the audience; a replacing selector without `batch` takes them over. */
+const EXPORT_SETTINGS = ['filenameTemplate', 'exportMode', 'schedule'] as const;
+
+type SelectorPatch =
+  | { kind: 'DONE'; outcome: AddToDataflowOutcome }
+  | { kind: 'PATCH'; body: Record<string, unknown>[]; outcome: AddToDataflowOutcome };
+
+/**
+ * The JSON-Patch that brings this version of the flow to "selects `audienceId`, none of `replacesAudienceIds`".
+ * Indexes are of this version: the PATCH carries its etag, so a changed flow answers 412 and is read again.
+ */
+function selectorPatch(flow: FlowResponse, input: AddToDataflowInput): SelectorPatch {
   const selectors = flow.transformations[0]?.params?.segmentSelectors?.selectors ?? [];
-  return selectors.some((selector) => selector.value?.id === audienceId);
+  const present = selectors.some((selector) => selector.value?.id === input.audienceId);
+  const replaced = new Set(input.replacesAudienceIds ?? []);
+  const oldIndexes = selectors.flatMap((selector, index) =>
+    selector.value?.id !== undefined && replaced.has(selector.value.id) ? [index] : [],
+  );
+  if (oldIndexes.length === 0) {
+    if (present) return { kind: 'DONE', outcome: 'ALREADY_PRESENT' };
+    if (input.onlyWhereReplaced) return { kind: 'DONE', outcome: 'NOT_PRESENT' };
+    const value = { type: 'PLATFORM_SEGMENT', value: selectorValue(input) };
+    return { kind: 'PATCH', outcome: 'ADDED', body: [{ op: 'add', path: `${SELECTORS_PATH}/-`, value }] };
+  }
+  const body: Record<string, unknown>[] = [];
+  let removed = oldIndexes;
+  if (!present) {
+    // `replace` needs the whole selector: the new audience, with the old one's export settings unless given.
+    const [first = 0, ...rest] = oldIndexes;
+    const value = selectorValue(input);
+    const old = selectors[first]?.value ?? {};
+    if (!input.batch) {
+      for (const setting of EXPORT_SETTINGS) if (old[setting] !== undefined) value[setting] = old[setting];
+    }
+    body.push({
+      op: 'replace',
+      path: `${SELECTORS_PATH}/${first}`,
+      value: { type: 'PLATFORM_SEGMENT', value },
+    });
+    removed = rest;
+  }
+  // Highest index first, so that each removal leaves the indexes still to remove where they were.
+  for (const index of [...removed].reverse()) body.push({ op: 'remove', path: `${SELECTORS_PATH}/${index}` });
+  return { kind: 'PATCH', outcome: 'REPLACED', body };
 }
 
 function toOperation(response: OperationResponse): AudienceOperation {

@@ -104,9 +104,20 @@ export interface AddToDataflowInput {
   audienceName?: string;
   /** Present for file-based (batch) destinations. */
   batch?: BatchExportSettings;
+  /**
+   * Audiences this one replaces (a rollover's earlier generations): their selectors go in the same PATCH, and
+   * without `batch` the new selector takes over the first one's export settings.
+   */
+  replacesAudienceIds?: string[];
+  /** Change the flow only where one of `replacesAudienceIds` is selected (a dataflow only they were in). */
+  onlyWhereReplaced?: boolean;
 }
 
-export type AddToDataflowOutcome = 'ADDED' | 'ALREADY_PRESENT';
+/**
+ * ADDED: the selector was added. ALREADY_PRESENT: it was there, nothing to do. REPLACED: it is there and the
+ * replaced audience's selector is not any more. NOT_PRESENT: `onlyWhereReplaced` and neither audience is there.
+ */
+export type AddToDataflowOutcome = 'ADDED' | 'ALREADY_PRESENT' | 'REPLACED' | 'NOT_PRESENT';
 
 /** One HTTP exchange, reported to an observer for metrics and tests; never holds headers or bodies. */
 export interface AepCallRecord {

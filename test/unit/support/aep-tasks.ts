@@ -13,6 +13,9 @@ import type { FakeAep } from './fake-aep.ts';
 
 export interface TestRegistry {
   registry: Registry;
+  /** The table's document client and name, for tests that write items as an older version would have. */
+  client: DynamoDBDocumentClient;
+  tableName: string;
   /** dynalite's URL, for clients built from the environment. */
   endpoint: string;
   close(): Promise<void>;
@@ -29,6 +32,8 @@ export async function startTestRegistry(tableName = 'registry-test'): Promise<Te
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   return {
     registry: new Registry({ client, tableName }),
+    client,
+    tableName,
     endpoint: dynamo.endpoint,
     async close() {
       raw.destroy();
@@ -41,6 +46,7 @@ export function taskDeps(
   aep: FakeAep,
   registry: Registry,
   maxRunsPerAudience = MAX_RUNS_PER_AUDIENCE,
+  onAudienceRunLimit: 'fail' | 'rollover' = 'fail',
 ): AepTaskDeps {
   return {
     aep,
@@ -49,7 +55,13 @@ export function taskDeps(
     coordination:
       typeof registry.coordination === 'function' ? registry.coordination() : ({} as Coordination),
     now: Date.now,
-    config: { sandboxName: 'dev-sandbox', maxRunsPerAudience, dailyRunBudget: 100, onDailyRunLimit: 'fail' },
+    config: {
+      sandboxName: 'dev-sandbox',
+      maxRunsPerAudience,
+      dailyRunBudget: 100,
+      onDailyRunLimit: 'fail',
+      onAudienceRunLimit,
+    },
   };
 }
 

@@ -192,8 +192,18 @@ export class FakeAep implements AepApi {
     if (!selectors) {
       throw new AepNotFoundError(`flows not found with id = [${input.flowId}]`, { status: 404 });
     }
-    if (selectors.includes(input.audienceId)) return 'ALREADY_PRESENT';
-    selectors.push(input.audienceId);
-    return 'ADDED';
+    const replaced = input.replacesAudienceIds ?? [];
+    const old = selectors.findIndex((id) => replaced.includes(id));
+    const present = selectors.includes(input.audienceId);
+    if (old < 0) {
+      if (present) return 'ALREADY_PRESENT';
+      if (input.onlyWhereReplaced) return 'NOT_PRESENT';
+      selectors.push(input.audienceId);
+      return 'ADDED';
+    }
+    if (!present) selectors[old] = input.audienceId;
+    for (let i = selectors.length - 1; i >= 0; i--)
+      if (replaced.includes(selectors[i]!)) selectors.splice(i, 1);
+    return 'REPLACED';
   }
 }
