@@ -6,14 +6,54 @@
 // (the registry's `flows`), keeping the old selector's export settings there. A generation that has itself been
 // superseded is added nowhere.
 import { AepNotFoundError, AepRequestError } from '../shared/aep/errors.ts';
-import type { BatchExportSettings } from '../shared/aep/types.ts';
+import type { AddToDataflowInput, AddToDataflowOutcome, BatchExportSettings } from '../shared/aep/types.ts';
 import { type AepTaskDeps, requirePart } from '../shared/aep-context.ts';
+import { DATAFLOW_LOCK_TTL_SECONDS } from '../shared/coordination.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import type { DestinationKind } from '../shared/registry.ts';
 import { type ActivationState, audienceRegistryKey, type TaskEvent } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
 const TASK = 'ActivateDestinations';
+/** How long an edit waits for another execution's edit of the same dataflow before the state machine retries. */
+const DATAFLOW_LOCK_WAIT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One dataflow edit under the dataflow's lock (coordination.ts), so that this pipeline's executions edit a
+ * dataflow one at a time. Busy past DATAFLOW_LOCK_WAIT_MS: AEP_BUSY, which the state machine retries.
+ */
+async function editDataflow(
+  input: AddToDataflowInput,
+  execution: string,
+  deps: AepTaskDeps,
+  context?: TaskContext,
+): Promise<AddToDataflowOutcome> {
+  const { coordination } = deps;
+  const giveUpAt = deps.now() + DATAFLOW_LOCK_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    const lock = await coordination.acquire('dataflow', input.flowId, execution, DATAFLOW_LOCK_TTL_SECONDS);
+    if (lock.acquired) break;
+    if (deps.now() >= giveUpAt) {
+      throw new PipelineError(
+        'AEP_BUSY',
+        `Dataflow ${input.flowId} is being edited by another file (execution ${lock.holder}); retrying`,
+      );
+    }
+    if (attempt === 0)
+      context?.logger.info('waiting for another edit of the dataflow', { flowId: input.flowId });
+    // Edits take about a second: poll briskly, with jitter so that waiters do not move in step.
+    await sleep(
+      Math.min(250 * 2 ** Math.min(attempt, 3), lock.expiresAt - deps.now()) * (0.5 + Math.random() / 2),
+    );
+  }
+  try {
+    return await deps.aep.addAudienceToDataflow(input);
+  } finally {
+    await coordination.release('dataflow', input.flowId, execution);
+  }
+}
 
 interface Target {
   flowId: string;
@@ -62,14 +102,19 @@ export async function activateDestinations(
   for (const target of targets) {
     let status: ActivationState['destinations'][number]['status'];
     try {
-      status = await deps.aep.addAudienceToDataflow({
-        flowId: target.flowId,
-        audienceId,
-        audienceName: audience.name,
-        ...(target.batch === undefined ? {} : { batch: target.batch }),
-        ...(replaces?.length ? { replacesAudienceIds: replaces.map((r) => r.audienceId) } : {}),
-        ...(target.carriedOver ? { onlyWhereReplaced: true } : {}),
-      });
+      status = await editDataflow(
+        {
+          flowId: target.flowId,
+          audienceId,
+          audienceName: audience.name,
+          ...(target.batch === undefined ? {} : { batch: target.batch }),
+          ...(replaces?.length ? { replacesAudienceIds: replaces.map((r) => r.audienceId) } : {}),
+          ...(target.carriedOver ? { onlyWhereReplaced: true } : {}),
+        },
+        event.executionName,
+        deps,
+        context,
+      );
     } catch (error) {
       if (error instanceof AepNotFoundError && target.carriedOver) {
         // A dataflow deleted since the old generation was added to it: nothing to carry over.
@@ -101,7 +146,7 @@ export async function activateDestinations(
     context?.logger.info('destination activated', { flowId: target.flowId, status });
     destinations.push({ flowId: target.flowId, kind: target.kind, status });
   }
-  return handOverIfSuperseded(registryKey, audienceId, destinations, deps, context);
+  return handOverIfSuperseded(event.executionName, registryKey, audienceId, destinations, deps, context);
 }
 
 /**
@@ -110,6 +155,7 @@ export async function activateDestinations(
  * reads make one of the two certain, so no dataflow keeps a superseded generation.
  */
 async function handOverIfSuperseded(
+  execution: string,
   registryKey: string,
   audienceId: string,
   destinations: ActivationState['destinations'],
@@ -130,13 +176,18 @@ async function handOverIfSuperseded(
   });
   for (const destination of destinations) {
     if (destination.status === 'NOT_PRESENT') continue;
-    const handed = await deps.aep.addAudienceToDataflow({
-      flowId: destination.flowId,
-      audienceId: next.audienceId,
-      audienceName: next.audienceName,
-      replacesAudienceIds: [audienceId],
-      onlyWhereReplaced: true,
-    });
+    const handed = await editDataflow(
+      {
+        flowId: destination.flowId,
+        audienceId: next.audienceId,
+        audienceName: next.audienceName,
+        replacesAudienceIds: [audienceId],
+        onlyWhereReplaced: true,
+      },
+      execution,
+      deps,
+      context,
+    );
     if (handed !== 'NOT_PRESENT')
       await deps.registry.recordFlow(nextKey, destination.flowId, destination.kind);
   }

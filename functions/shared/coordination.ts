@@ -1,6 +1,7 @@
 // Coordination across executions, in the registry's DynamoDB table (single-table items beside AUDIENCE#…):
 //
 //   LOCK#audience#<registryKey>   one ingestion run of an audience at a time (AEP allows one active run)
+//   LOCK#dataflow#<flowId>        one edit (GET → PATCH) of a dataflow at a time among this pipeline's executions
 //   BUDGET#<sandbox>#<yyyy-mm-dd> ingestion runs taken this UTC day (AEP allows 100 per sandbox and day)
 //
 // Every write is one conditional call. A lock's owner is the execution name, so a Lambda retry or a redrive of
@@ -9,13 +10,20 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
-export type LockKind = 'audience';
+export type LockKind = 'audience' | 'dataflow';
 
 /**
  * How long the audience lock outlives its last renewal. CheckIngestion renews it at every poll (at most 5 min
  * apart), so only a holder that stopped polling (crashed, failed uncaught) loses it, after this long.
  */
 export const AUDIENCE_LOCK_TTL_SECONDS = 30 * 60;
+
+/**
+ * A dataflow edit is a GET and a PATCH, with at most a minute of AEP's Retry-After in between; a holder that
+ * crashed mid-edit blocks the dataflow for this long at most. If-Match keeps edits correct even past it: the
+ * lock only spares our own executions the 412s of editing one dataflow all at once.
+ */
+export const DATAFLOW_LOCK_TTL_SECONDS = 2 * 60;
 
 export type AcquireOutcome = { acquired: true } | { acquired: false; holder: string; expiresAt: number };
 

@@ -242,3 +242,68 @@ describe('activate-destinations after a rollover', () => {
     expect((await store.registry.get('teama/churn #3'))?.flows).toMatchObject({ 'flow-stream': 'streaming' });
   });
 });
+
+describe('activate-destinations and the dataflow lock', () => {
+  // An audience of its own: the one above has been superseded by now.
+  const own: AudienceState = { ...audience, audienceId: 'aud-90', name: 'teamB/locks' };
+  const lockEvent = (destinations: Destination[]) =>
+    taskEvent({ name: 'teamB/locks', execution: 'exec-1', destinations, state: { audience: own } });
+
+  beforeAll(async () => {
+    await store.registry.registerExisting(
+      {
+        name: 'teamB/locks',
+        registryKey: 'teamb/locks',
+        stagingPrefix: 'staging/audiences/teamb-locks/',
+        sourcePath: 'drop/staging/audiences/teamb-locks',
+        ttlInDays: 30,
+      },
+      'aud-90',
+      'exec-0',
+    );
+  });
+
+  it("waits for another execution's edit of the same dataflow, edits after it, and frees the lock", async () => {
+    const coordination = store.registry.coordination();
+    expect(await coordination.acquire('dataflow', 'flow-stream', 'exec-other', 120)).toEqual({
+      acquired: true,
+    });
+    const aep = new FakeAep(['flow-stream']);
+    const order: string[] = [];
+    const add = aep.addAudienceToDataflow.bind(aep);
+    aep.addAudienceToDataflow = async (input) => {
+      order.push('edit');
+      return add(input);
+    };
+    const activation = activateDestinations(lockEvent([streaming]), taskDeps(aep, store.registry));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    order.push('released by the other');
+    await coordination.release('dataflow', 'flow-stream', 'exec-other');
+
+    expect((await activation).destinations).toEqual([
+      { flowId: 'flow-stream', kind: 'streaming', status: 'ADDED' },
+    ]);
+    expect(order).toEqual(['released by the other', 'edit']);
+    // Free for the next execution.
+    expect(await coordination.acquire('dataflow', 'flow-stream', 'exec-next', 120)).toEqual({
+      acquired: true,
+    });
+    await coordination.release('dataflow', 'flow-stream', 'exec-next');
+  });
+
+  it('a dataflow busy past the wait: AEP_BUSY naming the holder, for the state machine to retry; nothing edited', async () => {
+    const coordination = store.registry.coordination();
+    await coordination.acquire('dataflow', 'flow-batch', 'exec-stuck', 120);
+    const aep = new FakeAep(['flow-batch']);
+    let clock = Date.now();
+    // The task's clock jumps 20 s per look: the 30 s wait is over at the third.
+    const deps = { ...taskDeps(aep, store.registry), now: () => (clock += 20_000) };
+    const error = await rejection(activateDestinations(lockEvent([batch]), deps));
+    expect(error.name).toBe('AEP_BUSY');
+    expect(error.message).toBe(
+      'Dataflow flow-batch is being edited by another file (execution exec-stuck); retrying',
+    );
+    expect(aep.calls).toHaveLength(0);
+    await coordination.release('dataflow', 'flow-batch', 'exec-stuck');
+  });
+});
