@@ -2,7 +2,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../shared/log.ts';
 import { archiveKey, manifestKeyFor, reportKey } from '../shared/naming.ts';
-import { moveObject, putJson } from '../shared/s3.ts';
+import { deleteObject, moveObject, putJson } from '../shared/s3.ts';
 import { type PipelineState, replacedOf, type TaskEvent } from '../shared/state.ts';
 
 export interface ArchiveFileDeps {
@@ -67,6 +67,9 @@ export async function archiveFile(event: TaskEvent, deps: ArchiveFileDeps): Prom
     note: EXPORT_NOTE,
     finishedAt: deps.now().toISOString(),
   });
+  // A redriven execution: its failed attempt left error.json (record-execution-failure); the file made it after
+  // all, and one report per outcome is what readers expect. The bucket keeps the old one as a noncurrent version.
+  await deleteObject(deps.s3, bucket, reportKey(executionName, 'error.json'));
   deps.logger.info('archived', { archivedKey, resultKey, moved });
   return { archivedKey, resultKey };
 }

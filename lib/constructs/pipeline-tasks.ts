@@ -122,6 +122,13 @@ export class PipelineTasks extends Construct {
       timeout: Duration.minutes(15),
     });
     allowMove(this.archiveFile, bucket, 'processed/');
+    allowUnder(
+      this.archiveFile,
+      ['s3:DeleteObject'],
+      bucket,
+      'reports/',
+      "removes the error.json of a redriven execution's failed attempt",
+    );
 
     this.handleFailure = new TaskFunction(this, 'HandleFailure', {
       ...base,

@@ -107,7 +107,8 @@ const EXPECTED: Record<string, string[]> = {
     ...PUBLISH,
     's3:DeleteObject,s3:GetObject,s3:GetObjectTagging,s3:GetObjectVersion,s3:GetObjectVersionTagging on <bucket>/incoming/*',
     's3:AbortMultipartUpload,s3:PutObject,s3:PutObjectTagging on <bucket>/processed/*',
-    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+    // Delete: a redriven execution's stale error.json.
+    's3:AbortMultipartUpload,s3:DeleteObject,s3:GetObject,s3:PutObject on <bucket>/reports/*',
   ],
   'handle-failure': [
     LOGS,

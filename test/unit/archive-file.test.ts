@@ -128,6 +128,16 @@ describe('archiveFile', () => {
     expect(warnings).toEqual([]);
   });
 
+  it("removes a redriven execution's error.json, leaving one report per outcome", async () => {
+    const versionId = bucket.put(KEY, 'data');
+    bucket.put(`reports/${EXEC}/error.json`, '{"code":"AEP_UNAVAILABLE"}');
+
+    const result = await archiveFile(event(versionId), deps());
+
+    expect(bucket.current(`reports/${EXEC}/error.json`)).toBeUndefined();
+    expect(bucket.json(result.resultKey).status).toBe('SUCCEEDED');
+  });
+
   it('leaves a newer upload of the same key in incoming/', async () => {
     const ours = bucket.put(KEY, 'first');
     bucket.put(KEY, 'second');

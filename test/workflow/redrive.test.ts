@@ -147,6 +147,7 @@ describe('redrive after an outage, at each task', () => {
       expect(lastEntered?.stateName).toBe(outage.state);
       expect(execution.history.some((e) => e.stateName === 'HandleFailure')).toBe(false);
       expect(await inIncoming(key)).toBe(true);
+      expect(await pipeline.readJson(`reports/${name}/error.json`)).toMatchObject({ code: outage.code });
 
       if (outage.state === 'CreateAudience' || outage.state === 'StartIngestion') {
         // The failed attempts did reach AEP: the redrive has something to find rather than create again.
@@ -164,6 +165,8 @@ describe('redrive after an outage, at each task', () => {
       expect(summary.error).toBeUndefined();
       expect(summary.status).toBe('SUCCEEDED');
       expect(await inIncoming(key)).toBe(false);
+      // One report per outcome: the failed attempt's error.json is gone, result.json is there.
+      expect(await pipeline.readJson(`reports/${name}/error.json`)).toBeUndefined();
       // The states before the failed one ran once: the redrive resumed, it did not start over.
       const validations = execution.history.filter(
         (e) => e.type === 'StateEntered' && e.stateName === 'ValidateFile',
