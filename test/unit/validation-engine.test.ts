@@ -5,7 +5,11 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_IDENTITY_HEADERS } from '../../functions/validate-file/engine/identities.ts';
-import { type EngineOptions, validateCsv } from '../../functions/validate-file/engine/validate-csv.ts';
+import {
+  type EngineOptions,
+  Utf8Check,
+  validateCsv,
+} from '../../functions/validate-file/engine/validate-csv.ts';
 import { parseManifest } from '../../functions/validate-file/manifest.ts';
 
 const fixture = (name: string) => path.resolve(import.meta.dirname, '../fixtures/csv', name);
@@ -184,5 +188,30 @@ describe('validateCsv, privacy and manifest scope', () => {
     const { result } = await validate('../workflow/customers-small.csv', { manifest });
     expect(result.fields[0]).toMatchObject({ name: 'email', identityNs: 'Email' });
     expect(result.identities).toEqual({ Email: 40, CRMID: 40 });
+  });
+});
+
+describe('Utf8Check (streaming UTF-8 validation)', () => {
+  const text = Buffer.from('name,city\nÅsa,Zürich 🏔️ 東京\n', 'utf8');
+
+  it('accepts valid text however it is split into chunks, characters cut included', () => {
+    for (let size = 1; size <= 7; size++) {
+      const check = new Utf8Check();
+      for (let at = 0; at < text.length; at += size) {
+        expect(check.push(text.subarray(at, at + size))).toBe(true);
+      }
+      expect(check.end()).toBe(true);
+    }
+  });
+
+  it('refuses a stray continuation byte, an invalid lead byte, and text that ends inside a character', () => {
+    expect(new Utf8Check().push(Buffer.from([0x61, 0x80, 0x62]))).toBe(false);
+    const lead = new Utf8Check();
+    expect(lead.push(Buffer.from([0x61, 0xff])) && lead.push(Buffer.from([0x62]))).toBe(false);
+    const cut = new Utf8Check();
+    expect(cut.push(text.subarray(0, text.indexOf(0xf0) + 2))).toBe(true);
+    expect(cut.end()).toBe(false);
+    // Latin-1 as a spreadsheet might save it: "Zürich" with ü as 0xFC.
+    expect(new Utf8Check().push(Buffer.from('5afc72696368', 'hex'))).toBe(false);
   });
 });

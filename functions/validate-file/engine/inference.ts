@@ -11,33 +11,32 @@ const INT32_MAX = 2n ** 31n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** `[+-]?(0|[1-9]\d*)` by a char scan: this runs on every cell of an integer column. */
-function isPlainInteger(value: string): boolean {
-  const start = value.charCodeAt(0) === 43 || value.charCodeAt(0) === 45 ? 1 : 0; // + -
-  const length = value.length;
-  if (start >= length) return false;
-  if (value.charCodeAt(start) === 48) return length === start + 1; // 0, but not 007
-  for (let i = start; i < length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
 type IntegerWidth = 'integer' | 'long' | undefined;
 
-/** `integer` within ±2^31, `long` within AEP's 64 bits, undefined for anything else (BigInt: no rounding). */
+/**
+ * `integer` within ±2^31, `long` within AEP's 64 bits, undefined for anything but `[+-]?(0|[1-9]\d*)`. One char
+ * scan that also sums the digits: this runs on every cell of an integer column. Up to 15 digits the sum is
+ * exact in a double; longer values are compared as BigInt (no rounding).
+ */
 function integerWidth(value: string): IntegerWidth {
-  if (!isPlainInteger(value)) return undefined;
-  // Up to 15 digits a double is exact: no BigInt needed (the common case, and BigInt allocates).
-  if (value.length <= 15) {
-    const n = Number(value);
-    if (n >= -2147483648 && n <= 2147483647) return 'integer';
-    return 'long';
+  const first = value.charCodeAt(0);
+  const start = first === 43 || first === 45 ? 1 : 0; // + -
+  const length = value.length;
+  if (start >= length) return undefined;
+  if (value.charCodeAt(start) === 48) return length === start + 1 ? 'integer' : undefined; // 0, but not 007
+  let n = 0;
+  for (let i = start; i < length; i++) {
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
   }
-  const n = BigInt(value);
-  if (n >= INT32_MIN && n <= INT32_MAX) return 'integer';
-  if (n >= INT64_MIN && n <= INT64_MAX) return 'long';
+  if (length - start <= 15) {
+    if (first === 45) return n <= 2147483648 ? 'integer' : 'long';
+    return n <= 2147483647 ? 'integer' : 'long';
+  }
+  const big = BigInt(value);
+  if (big >= INT32_MIN && big <= INT32_MAX) return 'integer';
+  if (big >= INT64_MIN && big <= INT64_MAX) return 'long';
   return undefined;
 }
 

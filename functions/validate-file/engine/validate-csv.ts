@@ -1,5 +1,6 @@
 // The validation engine (DESIGN §3–§4): one streaming pass over CSV bytes, bounded memory, no AWS. Writes the
 // canonical staged copy and the rejects as it goes; the caller decides what to keep from the result.
+import { isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { AepFieldType, AudienceField } from '../../shared/aep/types.ts';
@@ -148,16 +149,14 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
     return finish();
   }
 
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const utf8 = new Utf8Check();
   const parser = parse(CSV_PARSE_OPTIONS);
   const feed = (async () => {
     try {
       for await (const chunk of input) {
         const buffer = chunk as Buffer;
         bytes += buffer.length;
-        try {
-          decoder.decode(buffer, { stream: true });
-        } catch {
+        if (!utf8.push(buffer)) {
           throw Object.assign(new Error('the file is not valid UTF-8 text'), { code: 'INVALID_ENCODING' });
         }
         if (!nonWhitespace) {
@@ -185,7 +184,9 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
         }
         if (parser.destroyed) return;
       }
-      decoder.decode();
+      if (!utf8.end()) {
+        throw Object.assign(new Error('the file is not valid UTF-8 text'), { code: 'INVALID_ENCODING' });
+      }
       parser.end();
     } catch (error) {
       parser.destroy(error as Error);
@@ -198,37 +199,52 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
   const rejects = new OutputBatch(options.rejects);
   let header: string[] | undefined;
   let row: RowChecker | undefined;
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      // A line of blanks is a blank line (csv-parse skips only truly empty ones): skipped, not a row.
-      if (record.length === 1 && record[0]!.trim() === '') continue;
-      if (!row) {
-        header = record;
-        columns = checkHeader(record, options, fileIssue, (m) => {
-          manifestError = true;
-          fileIssue('MANIFEST_INVALID', m);
-        });
-        if (fileError) break;
-        row = new RowChecker(columns);
-        staged.add(csvLine(columns.map((c) => c.name)));
-        continue;
-      }
-      rows += 1;
-      const rowIssues = row.check(record, rows);
-      if (rowIssues) {
-        invalidRows += 1;
-        for (const e of rowIssues) {
-          issue(e);
-          rejects.add(csvLine([String(e.row), e.column ?? '', e.code, e.message]));
-        }
-        const pending = rejects.flushIfFull();
-        if (pending) await pending;
-        continue;
-      }
-      staged.add(row.stage(identities));
-      const pending = staged.flushIfFull();
-      if (pending) await pending;
+  /** One record; a promise when an output pushed back (reading pauses until it drains), else nothing. */
+  const onRecord = (record: string[]): Promise<void> | undefined | 'STOP' => {
+    // A line of blanks is a blank line (csv-parse skips only truly empty ones): skipped, not a row.
+    if (record.length === 1 && record[0]!.trim() === '') return undefined;
+    if (!row) {
+      header = record;
+      columns = checkHeader(record, options, fileIssue, (m) => {
+        manifestError = true;
+        fileIssue('MANIFEST_INVALID', m);
+      });
+      if (fileError) return 'STOP';
+      row = new RowChecker(columns);
+      staged.add(csvLine(columns.map((c) => c.name)));
+      return undefined;
     }
+    rows += 1;
+    const rowIssues = row.check(record, rows);
+    if (rowIssues) {
+      invalidRows += 1;
+      for (const e of rowIssues) {
+        issue(e);
+        rejects.add(csvLine([String(e.row), e.column ?? '', e.code, e.message]));
+      }
+      return rejects.flushIfFull();
+    }
+    staged.add(row.stage(identities));
+    return staged.flushIfFull();
+  };
+  try {
+    // 'data' events rather than `for await`: one promise per record costs more than many a check.
+    await new Promise<void>((resolve, reject) => {
+      parser.on('data', (record: string[]) => {
+        const outcome = onRecord(record);
+        if (outcome === 'STOP') {
+          parser.destroy();
+          resolve();
+        } else if (outcome) {
+          parser.pause();
+          outcome.then(() => parser.resume(), reject);
+        }
+      });
+      parser.once('end', resolve);
+      parser.once('error', reject);
+      // Destroyed by the feed (a read error it passes on arrives as 'error' first) or above.
+      parser.once('close', resolve);
+    });
     await staged.flush();
     await rejects.flush();
   } catch (error) {
@@ -258,6 +274,40 @@ export async function validateCsv(input: Readable, options: EngineOptions): Prom
     );
   }
   return finish();
+}
+
+/**
+ * Streaming UTF-8 validation without decoding: `isUtf8` on each chunk up to its last complete character, the
+ * few bytes of a character split across chunks carried into the next.
+ */
+export class Utf8Check {
+  private carry: Buffer = Buffer.alloc(0);
+
+  /** False once the bytes so far cannot be UTF-8. */
+  push(chunk: Buffer): boolean {
+    const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    const cut = completeLength(data);
+    this.carry = Buffer.from(data.subarray(cut));
+    return isUtf8(data.subarray(0, cut));
+  }
+
+  /** False when the input ended inside a character. */
+  end(): boolean {
+    return this.carry.length === 0;
+  }
+}
+
+/** The length of `data` without a trailing, still incomplete multi-byte character. */
+function completeLength(data: Buffer): number {
+  // Look back over at most 3 continuation bytes (10xxxxxx) for the lead byte of the last character.
+  for (let back = 1; back <= Math.min(4, data.length); back++) {
+    const byte = data[data.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    // Complete, or not a lead byte at all (then isUtf8 refuses it): cut nothing.
+    return needed > back ? data.length - back : data.length;
+  }
+  return data.length;
 }
 
 /** `; also DUPLICATE_COLUMN, TOO_MANY_COLUMNS` when a file has more than one file-level problem. */
