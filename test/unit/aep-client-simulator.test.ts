@@ -37,6 +37,18 @@ function client(
   });
 }
 
+/** A valid batch export: daily full export at 20:00 UTC. */
+const DAILY_BATCH = {
+  exportMode: 'DAILY_FULL_EXPORT' as const,
+  schedule: {
+    frequency: 'DAILY',
+    triggerType: 'SCHEDULED' as const,
+    startDate: '2026-12-01',
+    startTime: '20:00',
+  },
+  filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%_%TIMESTAMP%',
+};
+
 function audienceInput(name: string) {
   return {
     name,
@@ -87,16 +99,7 @@ describe('AepClient against the simulator', () => {
       await aep.addAudienceToDataflow({
         flowId: batchFlow.id,
         audienceId,
-        batch: {
-          exportMode: 'DAILY_FULL_EXPORT',
-          schedule: {
-            frequency: 'DAILY',
-            triggerType: 'SCHEDULED',
-            startDate: '2026-12-01',
-            startTime: '20:00',
-          },
-          filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%_%TIMESTAMP%',
-        },
+        batch: DAILY_BATCH,
       }),
     ).toBe('ADDED');
     expect(await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId })).toBe('ALREADY_PRESENT');
@@ -231,16 +234,7 @@ describe('AepClient against the simulator', () => {
       await createdAudience(aep),
       await createdAudience(aep),
     ];
-    const batch = {
-      exportMode: 'DAILY_FULL_EXPORT' as const,
-      schedule: {
-        frequency: 'DAILY',
-        triggerType: 'SCHEDULED' as const,
-        startDate: '2026-12-01',
-        startTime: '20:00',
-      },
-      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%_%TIMESTAMP%',
-    };
+    const batch = DAILY_BATCH;
     await aep.addAudienceToDataflow({ flowId: batchFlow.id, audienceId: oldId, batch });
     await aep.addAudienceToDataflow({ flowId: batchFlow.id, audienceId: otherId, batch });
     const patchesBefore = sim.calls.filter((c) => c.method === 'PATCH').length;
