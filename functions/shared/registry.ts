@@ -403,6 +403,29 @@ export class Registry {
     throw new RegistryConflictError(`Run reservation for "${registryKey}" failed for no visible reason`);
   }
 
+  /**
+   * Give back `execution`'s reservation when it is certain no run was started for it (the file failed before,
+   * or AEP refused the run): AEP counts runs, not reservations. A reservation with a run id is kept.
+   */
+  async releaseRun(registryKey: string, execution: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.key(registryKey) },
+          UpdateExpression: 'REMOVE runs.#e SET updatedAt = :now ADD runCount :minus',
+          ConditionExpression: 'attribute_exists(runs.#e) AND attribute_not_exists(runs.#e.runId)',
+          ExpressionAttributeNames: { '#e': execution },
+          ExpressionAttributeValues: { ':minus': -1, ':now': this.timestamp() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Remember the run AEP started for `execution`'s reservation. */
   async recordRun(registryKey: string, execution: string, runId: string): Promise<void> {
     try {

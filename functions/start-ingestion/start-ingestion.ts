@@ -89,6 +89,8 @@ export async function startIngestion(
   if (budget === 'SPENT') {
     await releaseLock();
     if (config.onDailyRunLimit === 'fail') {
+      // This file ends here without a run: its reservation goes back to the audience's 10.
+      await deps.registry.releaseRun(registryKey, execution);
       throw new PipelineError(
         'AEP_DAILY_RUN_LIMIT',
         `The daily budget of ${config.dailyRunBudget} ingestion runs in sandbox "${config.sandboxName}" is spent; ` +
@@ -108,8 +110,11 @@ export async function startIngestion(
   } catch (error) {
     // A run started outside this pipeline: wait for it like for one of ours.
     if (error instanceof AepRunInProgressError) return waiting(`a run of audience "${audience.name}" in AEP`);
-    // A refused request started nothing: the audience is free for the next file.
-    if (error instanceof AepError && !error.retryable) await releaseLock();
+    // A refused request started nothing: the audience and the reserved run are free for the next file.
+    if (error instanceof AepError && !error.retryable) {
+      await releaseLock();
+      await deps.registry.releaseRun(registryKey, execution);
+    }
     throw error;
   }
   await deps.registry.recordRun(registryKey, execution, run.runId);

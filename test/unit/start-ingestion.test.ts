@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkAudience } from '../../functions/check-audience/check-audience.ts';
 import { checkIngestion } from '../../functions/check-ingestion/check-ingestion.ts';
 import { createAudience } from '../../functions/create-audience/create-audience.ts';
-import { AepUnavailableError } from '../../functions/shared/aep/errors.ts';
+import { AepRequestError, AepUnavailableError } from '../../functions/shared/aep/errors.ts';
 import type { AudienceState, IngestionState } from '../../functions/shared/state.ts';
 import { startIngestion } from '../../functions/start-ingestion/start-ingestion.ts';
 import {
@@ -119,6 +119,36 @@ describe('start-ingestion', () => {
     expect(aep.callsOf('startRun')).toHaveLength(2);
     expect(aep.callsOf('listRuns')).toHaveLength(1);
     expect((await store.registry.get(name.toLowerCase()))?.runCount).toBe(2);
+  });
+
+  it('a file that ends without a run gives its reservation back: the budget spent ("fail"), or AEP refusing', async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    const key = name.toLowerCase();
+    await store.registry.reserveRun(key, 'exec-budget');
+    const deps = taskDeps(aep, store.registry);
+    const spent = { ...deps, config: { ...deps.config, dailyRunBudget: 1, sandboxName: `spent-${name}` } };
+    await spent.coordination.takeRun(spent.config.sandboxName, 'exec-earlier', 1);
+    const error = await rejection(
+      startIngestion(taskEvent({ name, execution: 'exec-budget', state: { audience } }), spent),
+    );
+    expect(error.name).toBe('AEP_DAILY_RUN_LIMIT');
+    expect((await store.registry.get(key))?.runs['exec-budget']).toBeUndefined();
+    expect((await store.registry.get(key))?.runCount).toBe(1);
+
+    await store.registry.reserveRun(key, 'exec-refused');
+    aep.failNext('startRun', new AepRequestError('AEP answered 400', { status: 400, aepCode: '100910' }));
+    await expect(
+      startIngestion(taskEvent({ name, execution: 'exec-refused', state: { audience } }), deps),
+    ).rejects.toBeInstanceOf(AepRequestError);
+    expect((await store.registry.get(key))?.runs['exec-refused']).toBeUndefined();
+    expect((await store.registry.get(key))?.runCount).toBe(1);
+    // A reservation whose run was recorded is never given back.
+    expect(await store.registry.releaseRun(key, 'exec-create')).toBe(true);
+    await startIngestion(taskEvent({ name, execution: 'exec-create', state: { audience } }), deps);
+    const runId = (await store.registry.get(key))?.runs['exec-create']?.runId;
+    expect(runId).toMatch(/^run-/);
+    expect(await store.registry.releaseRun(key, 'exec-create')).toBe(false);
   });
 
   it('the run CreateAudience reserved: started without asking AEP for earlier runs', async () => {
