@@ -1,4 +1,5 @@
 // The human-readable summary of one execution, as `run` and `serve` print it.
+import { SUPERSEDED_NOTE } from '../functions/archive-file/archive-file.ts';
 import type { ExecutionSummary } from './runner/pipeline.ts';
 
 export function printSummary(
@@ -35,7 +36,9 @@ export function printSummary(
   if (hint) lines.push(`  ${hint}`);
   for (const [name, key] of Object.entries(summary.reports))
     lines.push(`  ${name} report: ${localPath(key)}`);
-  if (summary.status === 'SUCCEEDED') {
+  if (summary.status === 'SUCCEEDED' && summary.destinations.some((d) => d.status === 'SUPERSEDED')) {
+    lines.push(`  Note: ${SUPERSEDED_NOTE}.`);
+  } else if (summary.status === 'SUCCEEDED') {
     lines.push(
       "  AEP exports the audience after its daily segmentation job, on each destination's schedule.",
     );

@@ -19,6 +19,16 @@ export interface ArchiveResult {
 /** SUCCEEDED means ingested and held by the dataflows, not yet exported: the result says so. */
 export const EXPORT_NOTE = "exports follow AEP's daily segmentation job and each destination's schedule";
 
+/** A file ingested into a generation that a rollover superseded meanwhile: its rows reach no destination. */
+export const SUPERSEDED_NOTE =
+  "a later generation of this audience replaced it in its dataflows while this file was being ingested, so this file's rows reach no destination; upload the file again to have them in the current generation";
+
+/** What SUCCEEDED means for this file, for result.json and the notification. */
+export function successNote(state: Partial<PipelineState>): string {
+  const superseded = state.activation?.destinations.some((d) => d.status === 'SUPERSEDED');
+  return superseded ? SUPERSEDED_NOTE : EXPORT_NOTE;
+}
+
 /** The counts a person reads first; the full detail stays in validation.json. */
 export function validationSummary(validation: PipelineState['validation']) {
   if (!validation) return null;
@@ -64,7 +74,7 @@ export async function archiveFile(event: TaskEvent, deps: ArchiveFileDeps): Prom
     destinations: state.activation?.destinations ?? [],
     validation: validationSummary(validation),
     reports: { ...validation?.reports, result: resultKey },
-    note: EXPORT_NOTE,
+    note: successNote(state),
     finishedAt: deps.now().toISOString(),
   });
   // A redriven execution: its failed attempt left error.json (record-execution-failure); the file made it after

@@ -4,7 +4,7 @@
 // Messages carry names, ids, counts, codes and the pipeline's own messages: no cell value, no secret.
 import { appendFile } from 'node:fs/promises';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { EXPORT_NOTE } from '../archive-file/archive-file.ts';
+import { EXPORT_NOTE, SUPERSEDED_NOTE, successNote } from '../archive-file/archive-file.ts';
 import { belowIncoming } from './naming.ts';
 import { type PipelineState, replacedOf } from './state.ts';
 
@@ -99,7 +99,11 @@ export function outcomeMessage(input: OutcomeInput): NotificationMessage {
     document.code = input.failure?.code ?? 'UNKNOWN';
     document.message = input.failure?.message ?? 'The execution failed without a message.';
   } else {
-    document.note = `The audience is ingested and its destinations hold it; ${EXPORT_NOTE}.`;
+    const note = successNote(state ?? {});
+    document.note =
+      note === SUPERSEDED_NOTE
+        ? `The audience is ingested, but ${SUPERSEDED_NOTE}.`
+        : `The audience is ingested and its destinations hold it; ${EXPORT_NOTE}.`;
   }
   return {
     subject: subjectOf(document),

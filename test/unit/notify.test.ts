@@ -38,6 +38,39 @@ describe('outcomeMessage', () => {
     expect(message.document.code).toBeUndefined();
   });
 
+  it('after a rollover: names the audience replaced; a superseded file says its rows reach no destination', () => {
+    const rolled = outcomeMessage({
+      ...base,
+      outcome: 'SUCCEEDED',
+      state: {
+        audience: {
+          audienceId: 'aud-2',
+          name: 'teamA/spring-churn #2',
+          refreshed: false,
+          replaces: [{ registryKey: 'teama/spring-churn', audienceId: 'aud-1', name: 'teamA/spring-churn' }],
+        },
+        activation: { destinations: [{ flowId: 'flow-1', status: 'REPLACED' }] },
+      } as never,
+    });
+    expect(rolled.document.replaced).toEqual({ audienceId: 'aud-1', name: 'teamA/spring-churn' });
+    expect(rolled.text).toContain(
+      "Replaces: teamA/spring-churn (aud-1), which has had AEP's 10 ingestion runs",
+    );
+    expect(rolled.text).toContain("AEP's daily segmentation job");
+
+    const late = outcomeMessage({
+      ...base,
+      outcome: 'SUCCEEDED',
+      state: {
+        audience: { audienceId: 'aud-1', name: 'teamA/spring-churn', refreshed: true },
+        activation: { destinations: [{ flowId: 'flow-1', status: 'SUPERSEDED' }] },
+      } as never,
+    });
+    expect(late.document.replaced).toBeNull();
+    expect(late.text).toContain("this file's rows reach no destination; upload the file again");
+    expect(late.text).not.toContain('its destinations hold it');
+  });
+
   it('on failure: the pipeline code and message, no export note', () => {
     const message = outcomeMessage({
       ...base,
