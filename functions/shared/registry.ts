@@ -8,6 +8,7 @@ import {
   GetCommand,
   PutCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { Coordination } from './coordination.ts';
 import { PipelineError } from './pipeline-errors.ts';
@@ -182,6 +183,25 @@ export class Registry {
   }
 
   /**
+   * One conditional update of the item of `registryKey`: true when applied, false when its condition failed
+   * (the caller reads the item or reports why); any other error propagates.
+   */
+  private async updateIf(
+    registryKey: string,
+    update: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({ TableName: this.tableName, Key: { pk: Registry.key(registryKey) }, ...update }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Claim the creation of this audience (and its first run) for `execution`: 'CLAIMED', or the item another
    * claim left.
    */
@@ -206,27 +226,17 @@ export class Registry {
 
   /** Remember AEP's operation id; false when the claim is no longer this execution's. */
   async recordOperation(registryKey: string, execution: string, operationId: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: Registry.key(registryKey) },
-          UpdateExpression: 'SET operationId = :op, updatedAt = :now',
-          ConditionExpression: 'createdByExecution = :e AND #status = :creating',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':op': operationId,
-            ':now': this.timestamp(),
-            ':e': execution,
-            ':creating': 'CREATING',
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET operationId = :op, updatedAt = :now',
+      ConditionExpression: 'createdByExecution = :e AND #status = :creating',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':op': operationId,
+        ':now': this.timestamp(),
+        ':e': execution,
+        ':creating': 'CREATING',
+      },
+    });
   }
 
   /**
@@ -264,19 +274,13 @@ export class Registry {
 
   /** `registryKey` is superseded by `successorKey`. Idempotent; one generation has one successor. */
   private async markRolledOver(registryKey: string, successorKey: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: Registry.key(registryKey) },
-          UpdateExpression: 'SET rolledOverTo = :next, updatedAt = :now',
-          ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(rolledOverTo) OR rolledOverTo = :next)',
-          ExpressionAttributeValues: { ':next': successorKey, ':now': this.timestamp() },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const marked = await this.updateIf(registryKey, {
+      UpdateExpression: 'SET rolledOverTo = :next, updatedAt = :now',
+      ConditionExpression:
+        'attribute_exists(pk) AND (attribute_not_exists(rolledOverTo) OR rolledOverTo = :next)',
+      ExpressionAttributeValues: { ':next': successorKey, ':now': this.timestamp() },
+    });
+    if (!marked) {
       const existing = await this.get(registryKey);
       throw new RegistryConflictError(
         existing
@@ -288,60 +292,37 @@ export class Registry {
 
   /** StartIngestion is about to start `execution`'s run: from now on a retry must look for the run in AEP. */
   async markRunStarting(registryKey: string, execution: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: Registry.key(registryKey) },
-          UpdateExpression: 'SET runs.#e.startingAt = :now, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(runs.#e)',
-          ExpressionAttributeNames: { '#e': execution },
-          ExpressionAttributeValues: { ':now': this.timestamp() },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const marked = await this.updateIf(registryKey, {
+      UpdateExpression: 'SET runs.#e.startingAt = :now, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(runs.#e)',
+      ExpressionAttributeNames: { '#e': execution },
+      ExpressionAttributeValues: { ':now': this.timestamp() },
+    });
+    if (!marked) {
       throw new RegistryConflictError(`No run reservation of ${execution} on "${registryKey}" to start`);
     }
   }
 
   /** Remember that the audience is in this dataflow, so that its next generation is added there too. */
   async recordFlow(registryKey: string, flowId: string, kind: DestinationKind): Promise<void> {
-    const key = { pk: Registry.key(registryKey) };
     // Items written before `flows` existed get the map first; the nested SET needs it.
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: 'SET flows.#f = :kind, updatedAt = :now',
-            ConditionExpression: 'attribute_exists(flows)',
-            ExpressionAttributeNames: { '#f': flowId },
-            ExpressionAttributeValues: { ':kind': kind, ':now': this.timestamp() },
-          }),
+      const recorded = await this.updateIf(registryKey, {
+        UpdateExpression: 'SET flows.#f = :kind, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(flows)',
+        ExpressionAttributeNames: { '#f': flowId },
+        ExpressionAttributeValues: { ':kind': kind, ':now': this.timestamp() },
+      });
+      if (recorded) return;
+      const mapped = await this.updateIf(registryKey, {
+        UpdateExpression: 'SET flows = :empty',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(flows)',
+        ExpressionAttributeValues: { ':empty': {} },
+      });
+      if (!mapped && !(await this.get(registryKey))) {
+        throw new RegistryConflictError(
+          `Registry item for "${registryKey}" is missing; cannot record flow ${flowId}`,
         );
-        return;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: 'SET flows = :empty',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(flows)',
-            ExpressionAttributeValues: { ':empty': {} },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        if (!(await this.get(registryKey))) {
-          throw new RegistryConflictError(
-            `Registry item for "${registryKey}" is missing; cannot record flow ${flowId}`,
-          );
-        }
       }
     }
     throw new RegistryConflictError(`Could not record flow ${flowId} on "${registryKey}"`);
@@ -375,26 +356,18 @@ export class Registry {
     execution: string,
     maxRuns = MAX_RUNS_PER_AUDIENCE,
   ): Promise<ReserveRunOutcome> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: Registry.key(registryKey) },
-          UpdateExpression: 'SET runs.#e = :r, updatedAt = :now ADD runCount :one',
-          ConditionExpression: 'attribute_not_exists(runs.#e) AND runCount < :max',
-          ExpressionAttributeNames: { '#e': execution },
-          ExpressionAttributeValues: {
-            ':r': { reservedAt: this.timestamp() } satisfies RunReservation,
-            ':now': this.timestamp(),
-            ':one': 1,
-            ':max': maxRuns,
-          },
-        }),
-      );
-      return 'RESERVED';
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    const reserved = await this.updateIf(registryKey, {
+      UpdateExpression: 'SET runs.#e = :r, updatedAt = :now ADD runCount :one',
+      ConditionExpression: 'attribute_not_exists(runs.#e) AND runCount < :max',
+      ExpressionAttributeNames: { '#e': execution },
+      ExpressionAttributeValues: {
+        ':r': { reservedAt: this.timestamp() } satisfies RunReservation,
+        ':now': this.timestamp(),
+        ':one': 1,
+        ':max': maxRuns,
+      },
+    });
+    if (reserved) return 'RESERVED';
     const item = await this.get(registryKey);
     if (!item)
       throw new RegistryConflictError(`Registry item for "${registryKey}" is missing; cannot reserve a run`);
@@ -408,39 +381,23 @@ export class Registry {
    * or AEP refused the run): AEP counts runs, not reservations. A reservation with a run id is kept.
    */
   async releaseRun(registryKey: string, execution: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: Registry.key(registryKey) },
-          UpdateExpression: 'REMOVE runs.#e SET updatedAt = :now ADD runCount :minus',
-          ConditionExpression: 'attribute_exists(runs.#e) AND attribute_not_exists(runs.#e.runId)',
-          ExpressionAttributeNames: { '#e': execution },
-          ExpressionAttributeValues: { ':minus': -1, ':now': this.timestamp() },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'REMOVE runs.#e SET updatedAt = :now ADD runCount :minus',
+      ConditionExpression: 'attribute_exists(runs.#e) AND attribute_not_exists(runs.#e.runId)',
+      ExpressionAttributeNames: { '#e': execution },
+      ExpressionAttributeValues: { ':minus': -1, ':now': this.timestamp() },
+    });
   }
 
   /** Remember the run AEP started for `execution`'s reservation. */
   async recordRun(registryKey: string, execution: string, runId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: Registry.key(registryKey) },
-          UpdateExpression: 'SET runs.#e.runId = :id, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(runs.#e)',
-          ExpressionAttributeNames: { '#e': execution },
-          ExpressionAttributeValues: { ':id': runId, ':now': this.timestamp() },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const recorded = await this.updateIf(registryKey, {
+      UpdateExpression: 'SET runs.#e.runId = :id, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(runs.#e)',
+      ExpressionAttributeNames: { '#e': execution },
+      ExpressionAttributeValues: { ':id': runId, ':now': this.timestamp() },
+    });
+    if (!recorded) {
       throw new RegistryConflictError(
         `No run reservation of ${execution} on "${registryKey}" to record run ${runId}`,
       );
