@@ -38,13 +38,26 @@ function stateOf(
   };
 }
 
-/** The generation a registry item records; the plan keeps the file's staging folder and TTL. */
-export function generationOf(item: RegistryItem, plan: AudiencePlan): Generation {
+/** The file's plan under a generation's name: the same staging folder and TTL, no pinned audience id. */
+function planNamed(plan: AudiencePlan, name: string, registryKey: string): AudiencePlan {
   const { audienceId: _pinned, ...rest } = plan;
-  return {
-    plan: { ...rest, name: item.audienceName, registryKey: item.registryKey },
-    lineage: lineageOf(item),
-  };
+  return { ...rest, name, registryKey };
+}
+
+/** A READY item's audience id; no correct sequence of tasks leaves a READY item without one. */
+function readyAudienceId(item: RegistryItem): string {
+  if (!item.audienceId) {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      `Registry item of "${item.audienceName}" is READY without an audience id`,
+    );
+  }
+  return item.audienceId;
+}
+
+/** The generation a registry item records. */
+export function generationOf(item: RegistryItem, plan: AudiencePlan): Generation {
+  return { plan: planNamed(plan, item.audienceName, item.registryKey), lineage: lineageOf(item) };
 }
 
 /**
@@ -52,23 +65,16 @@ export function generationOf(item: RegistryItem, plan: AudiencePlan): Generation
  * window, so one folder serves every generation.
  */
 function successorOf(item: RegistryItem, plan: AudiencePlan): Generation {
-  if (!item.audienceId) {
-    throw new PipelineError(
-      'CONFIG_INVALID',
-      `Registry item of "${item.audienceName}" is READY without an audience id`,
-    );
-  }
   const { generation, chainKey, chainName, replaces = [] } = lineageOf(item);
   const name = `${chainName} #${generation + 1}`;
-  const { audienceId: _pinned, ...rest } = plan;
   return {
-    plan: { ...rest, name, registryKey: registryKeyOf(name) },
+    plan: planNamed(plan, name, registryKeyOf(name)),
     lineage: {
       generation: generation + 1,
       chainKey,
       chainName,
       replaces: [
-        { registryKey: item.registryKey, audienceId: item.audienceId, name: item.audienceName },
+        { registryKey: item.registryKey, audienceId: readyAudienceId(item), name: item.audienceName },
         ...replaces,
       ],
     },
@@ -187,22 +193,17 @@ export async function settleGeneration(
       });
       return stateOf(generation, { status: 'CREATING', refreshed: true });
     }
-    if (!claim.audienceId) {
-      throw new PipelineError(
-        'CONFIG_INVALID',
-        `Registry item of "${claim.audienceName}" is READY without an audience id`,
-      );
-    }
+    const audienceId = readyAudienceId(claim);
     const ready = stateOf(generationOf(claim, generation.plan), {
       status: 'READY',
-      audienceId: claim.audienceId,
+      audienceId,
       refreshed: claim.createdByExecution !== execution,
     });
     if (claim.runs[execution]) return ready;
     if (claim.rolledOverTo === undefined) {
       const reservation = await deps.registry.reserveRun(claim.registryKey, execution, maxRunsPerAudience);
       if (reservation !== 'LIMIT_REACHED') {
-        context?.logger.info('refreshing an existing audience', { audienceId: claim.audienceId });
+        context?.logger.info('refreshing an existing audience', { audienceId });
         return ready;
       }
       if (onAudienceRunLimit !== 'rollover')
