@@ -142,7 +142,10 @@ export async function activateDestinations(
       }
       throw error;
     }
-    if (status !== 'NOT_PRESENT') await deps.registry.recordFlow(registryKey, target.flowId, target.kind);
+    // Recorded once per audience and dataflow: later refreshes find it in the item read above.
+    if (status !== 'NOT_PRESENT' && item?.flows?.[target.flowId] !== target.kind) {
+      await deps.registry.recordFlow(registryKey, target.flowId, target.kind);
+    }
     context?.logger.info('destination activated', { flowId: target.flowId, status });
     destinations.push({ flowId: target.flowId, kind: target.kind, status });
   }
