@@ -22,7 +22,7 @@ export function acknowledgeNagFindings(stack: Stack): void {
     Validations.of(construct).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 is the runtime the bundles target (esbuild target node22) and the tests run against; moving to a newer runtime is a tested change, not an automatic one',
+        'Node.js 24 is the runtime the bundles target (esbuild target node24) and the tests run against; moving to a newer runtime is a tested change, not an automatic one',
     });
     // On the role alone (its policies), not on the function: the X-Ray statement is the only `*` a role has.
     if (construct.role) {

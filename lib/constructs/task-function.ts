@@ -1,4 +1,4 @@
-// A Lambda function of this project with its defaults: Node 22 on ARM, ESM bundle with source maps, X-Ray,
+// A Lambda function of this project with its defaults: Node 24 on ARM, ESM bundle with source maps, X-Ray,
 // its own log group, and the template metadata that maps it back to its handler file for the local runner.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -74,7 +74,7 @@ export class TaskFunction extends Construct {
 
     const common = {
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.minutes(2),
@@ -109,7 +109,7 @@ export class TaskFunction extends Construct {
           minify: true,
           sourceMap: true,
           keepNames: true,
-          target: 'node22',
+          target: 'node24',
           format: nodejs.OutputFormat.ESM,
           mainFields: ['module', 'main'],
           // ESM output still meets CommonJS dependencies that call require(); give them one.

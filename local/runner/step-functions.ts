@@ -1,6 +1,5 @@
 // A local Step Functions service: runs the synthesized definition with aws-local-stepfunctions, keeps the
 // executions with their history, applies AWS's StartExecution naming rules, and redrives as AWS does.
-import '../polyfills.ts';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './synthesized.ts';
 

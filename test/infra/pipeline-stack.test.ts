@@ -185,13 +185,13 @@ describe('trigger', () => {
 });
 
 describe('functions', () => {
-  it('are the ten handlers, each on Node 22, ARM, traced, with source maps and its handler metadata', () => {
+  it('are the ten handlers, each on Node 24, ARM, traced, with source maps and its handler metadata', () => {
     expect(Object.values(functionsByLogicalId(json)).sort()).toEqual([...FUNCTION_NAMES].sort());
     for (const name of FUNCTION_NAMES) {
       template.hasResource('AWS::Lambda::Function', {
         Metadata: { 'aep:handler': `functions/${name}/handler.ts` },
         Properties: Match.objectLike({
-          Runtime: 'nodejs22.x',
+          Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           TracingConfig: { Mode: 'Active' },
           Environment: {
