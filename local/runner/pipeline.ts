@@ -1,5 +1,6 @@
 // The whole pipeline on one machine: embedded S3, dynalite, the AEP simulator (or any AEP-compatible URL),
-// local Step Functions running the synthesized definition, and the real handlers invoked in-process.
+// local Step Functions running the synthesized definition, and the real handlers, each function in execution
+// environments of its own (lambda-pool.ts) with only its synthesized environment and its own credentials.
 import { randomUUID } from 'node:crypto';
 import {
   appendFileSync,
@@ -15,11 +16,11 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { setDefaultLogSink } from '../../functions/shared/log.ts';
 import type { NotificationMessage } from '../../functions/shared/notify.ts';
 import { type ActivationState, replacedOf } from '../../functions/shared/state.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
 import { matchesEventPattern } from './event-pattern.ts';
+import { type LambdaCodeMode, type LambdaFunctionSpec, LambdaPool } from './lambda-pool.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
 import {
@@ -29,7 +30,7 @@ import {
   resolveIntrinsics,
   type TaskFunction,
 } from './synthesized.ts';
-import { loadTemplate, PROJECT_ROOT } from './template.ts';
+import { loadTemplate } from './template.ts';
 
 export const LOCAL_BUCKET = 'aep-audience-local';
 export const LOCAL_TABLE = 'aep-audience-registry';
@@ -64,6 +65,10 @@ export interface LocalPipelineOptions {
   progressWithFile?: boolean;
   /** Called with each execution's summary once it has closed (and its failure report is written). */
   onExecutionClosed?: (summary: ExecutionSummary) => void;
+  /** The functions' code: the TypeScript handlers (default) or the bundles `cdk synth` writes. */
+  code?: LambdaCodeMode;
+  /** Variables added to every function's environment (tests: a lower run limit, debug logging). */
+  functionEnvironment?: Record<string, string>;
 }
 
 /** One line of `started.jsonl`: which upload started which execution, so a later start can say what became of it. */
@@ -134,25 +139,10 @@ function acquireLock(stateDir: string): void {
   writeFileSync(file, String(process.pid));
 }
 
-function lambdaContext(functionName: string) {
-  const deadline = Date.now() + 15 * 60 * 1000;
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+/** Each function's own access key: the key is how the AWS endpoints tell which function sent a call. */
+function localAccessKeyId(logicalId: string): string {
+  return `ASIA${logicalId.replace(/[^A-Za-z0-9]/g, '').toUpperCase()}`.slice(0, 32);
 }
-
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 export class LocalPipeline {
   readonly s3: S3Client;
@@ -166,7 +156,12 @@ export class LocalPipeline {
   simulator: AepSimulator | undefined;
   sfn!: LocalStepFunctions;
   private readonly closers: (() => Promise<void> | void)[] = [];
-  private readonly handlers = new Map<string, Promise<Handler>>();
+  /** The functions' execution environments. */
+  pool!: LambdaPool;
+  /** The local Step Functions API and the registry's DynamoDB endpoint, for clients of tests and tools. */
+  sfnUrl = '';
+  dynamoUrl = '';
+  readonly tableName = LOCAL_TABLE;
   private readonly drops: Drop[] = [];
   private functions: Record<string, TaskFunction> = {};
   private uploadRule: Json;
@@ -268,10 +263,12 @@ export class LocalPipeline {
     created.s3Url = s3Server.url;
     created.startedFile = path.join(dataRoot, 'started.jsonl');
 
-    const template = await loadTemplate({
-      cacheDir: path.join(path.dirname(options.stateDir), '.cache'),
-      context: options.context,
-    });
+    const cacheDir = path.join(path.dirname(options.stateDir), '.cache');
+    const bundles =
+      options.code === 'bundle'
+        ? await (await import('./bundles.ts')).buildBundles({ cacheDir, context: options.context })
+        : undefined;
+    const template = bundles?.template ?? (await loadTemplate({ cacheDir, context: options.context }));
     const names = {
       bucketName: LOCAL_BUCKET,
       tableName: LOCAL_TABLE,
@@ -286,39 +283,18 @@ export class LocalPipeline {
       if (pattern?.source?.includes('aws.states')) created.statusRule = pattern;
     }
 
-    // The handlers read their configuration from the environment at cold start, as in Lambda.
-    const environment: Record<string, string> = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_S3: s3Server.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      ...aepEnv,
-    };
-    for (const fn of Object.values(synthesized.functions)) Object.assign(environment, fn.environment);
-    delete environment.AEP_SECRET_ARN;
-    delete environment.NODE_OPTIONS;
-    // Outcome notifications go to a file of this target instead of the SNS topic (functions/shared/notify.ts).
-    delete environment.NOTIFICATION_TOPIC_ARN;
     created.notificationsFile = path.join(dataRoot, 'notifications.jsonl');
-    environment.NOTIFICATIONS_FILE = created.notificationsFile;
-    Object.assign(process.env, environment);
+    created.dynamoUrl = dynamo.endpoint;
 
-    const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION });
+    const ddb = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await ensureRegistryTable(ddb, LOCAL_TABLE);
     ddb.destroy();
 
     mkdirSync(created.logDir, { recursive: true });
-    setDefaultLogSink((line) => {
-      let correlation = 'pipeline';
-      try {
-        correlation = (JSON.parse(line) as { correlationId?: string }).correlationId ?? 'pipeline';
-      } catch {
-        // not JSON: goes to the shared log
-      }
-      void appendFile(path.join(created.logDir, `${correlation}.log`), `${line}\n`);
-    });
 
     created.sfn = new LocalStepFunctions({
       definition: synthesized.definition,
@@ -333,34 +309,83 @@ export class LocalPipeline {
     });
     const endpoint = await startSfnEndpoint(created.sfn);
     cleanup.push(() => endpoint.close());
-    process.env.AWS_ENDPOINT_URL_SFN = endpoint.url;
-    process.env.STATE_MACHINE_ARN = created.sfn.stateMachineArn;
+    created.sfnUrl = endpoint.url;
+
+    // Each function's environment is its synthesized one, with the local endpoints and its own credentials
+    // in place of what Lambda gives it; the handlers read it at cold start, as in Lambda.
+    const endpoints: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_S3: s3Server.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: endpoint.url,
+      S3_FORCE_PATH_STYLE: 'true',
+      ...aepEnv,
+      // Outcome notifications go to a file of this target instead of the SNS topic (functions/shared/notify.ts).
+      NOTIFICATIONS_FILE: created.notificationsFile,
+    };
+    const specs: LambdaFunctionSpec[] = Object.entries(synthesized.functions).map(([name, fn]) => {
+      const environment: Record<string, string> = { ...fn.environment };
+      delete environment.AEP_SECRET_ARN;
+      delete environment.NOTIFICATION_TOPIC_ARN;
+      return {
+        name,
+        logicalId: fn.logicalId,
+        handlerFile: fn.handlerFile,
+        ...(bundles ? { bundleDir: bundles.functions[name]?.bundleDir } : {}),
+        environment: {
+          ...environment,
+          ...endpoints,
+          AWS_ACCESS_KEY_ID: localAccessKeyId(fn.logicalId),
+          AWS_SECRET_ACCESS_KEY: 'local',
+          ...options.functionEnvironment,
+        },
+        timeoutSeconds: fn.timeoutSeconds,
+        memoryMb: fn.memoryMb,
+      };
+    });
+    created.pool = new LambdaPool({
+      code: options.code ?? 'source',
+      functions: specs,
+      onLogLine: (_fn, line) => created.logLine(line),
+    });
+    cleanup.push(() => created.pool.close());
 
     created.closers.push(...cleanup);
     pipeline = created;
     return created;
   }
 
-  /** Calls a Lambda handler the way the Lambda service does, errors shaped as Step Functions sees them. */
+  /**
+   * Invokes a function the way the Lambda service does: in one of its own execution environments, errors
+   * shaped as Step Functions sees them (name = errorType, message = {"errorType","errorMessage"}).
+   */
   async invoke(fn: TaskFunction, payload: unknown): Promise<unknown> {
-    let handler = this.handlers.get(fn.handlerFile);
-    if (!handler) {
-      handler = import(path.join(PROJECT_ROOT, fn.handlerFile)).then((m: { handler: Handler }) => m.handler);
-      this.handlers.set(fn.handlerFile, handler);
-    }
-    const call = (async () => (await handler)(structuredClone(payload), lambdaContext(fn.logicalId)))();
+    const call = this.pool.invoke(fn.logicalId, payload);
     this.inflight.add(call);
     try {
       return await call;
-    } catch (error) {
-      // Lambda reports errorType from the error's name and the Cause as {"errorType","errorMessage",…}.
-      const err = error instanceof Error ? error : new Error(String(error));
-      const shaped = new Error(JSON.stringify({ errorType: err.name, errorMessage: err.message }));
-      shaped.name = err.name;
-      throw shaped;
     } finally {
       this.inflight.delete(call);
     }
+  }
+
+  /**
+   * Changes variables of every function's environment (or of the named ones) as UpdateFunctionConfiguration
+   * does: later invocations run in new execution environments that read them at cold start.
+   */
+  updateFunctionEnvironment(vars: Record<string, string | undefined>, functions: string[] = ['*']): void {
+    for (const name of functions) this.pool.updateEnvironment(name, vars);
+  }
+
+  /** A line a function wrote: JSON lines go to the log of their execution (correlationId), others to one log. */
+  private logLine(line: string): void {
+    let correlation = 'pipeline';
+    try {
+      correlation = (JSON.parse(line) as { correlationId?: string }).correlationId ?? 'pipeline';
+    } catch {
+      // not JSON: goes to the shared log
+    }
+    void appendFile(path.join(this.logDir, `${correlation}.log`), `${line}\n`);
   }
 
   private objectCreated(event: {
@@ -705,7 +730,12 @@ function aepEnvironmentFromProcess(aepUrl: string): Record<string, string> {
     throw new LocalUsageError(`--aep-url needs the environment variables ${missing.join(', ')}`);
   }
   const base = aepUrl.replace(/\/+$/, '');
-  return { AEP_IMS_URL: base, AEP_PLATFORM_URL: base };
+  const passed: Record<string, string> = {};
+  for (const name of [...required, 'AEP_SCOPES', 'AEP_RETRY_BASE_MS', 'AEP_RETRY_MAX_DELAY_MS']) {
+    const value = process.env[name];
+    if (value !== undefined && value !== '') passed[name] = value;
+  }
+  return { ...passed, AEP_IMS_URL: base, AEP_PLATFORM_URL: base };
 }
 
 export function causeText(cause: string | undefined): string {

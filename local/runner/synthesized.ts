@@ -20,6 +20,9 @@ export interface TaskFunction {
   handlerFile: string;
   /** The function's environment with every CloudFormation token resolved to its local stand-in. */
   environment: Record<string, string>;
+  /** Lambda's defaults where the template sets none: 3 s, 128 MB. */
+  timeoutSeconds: number;
+  memoryMb: number;
 }
 
 export interface SynthesizedPipeline {
@@ -147,7 +150,13 @@ export function readSynthesizedPipeline(template: Json, names: LocalPhysicalName
       const resolved = resolveIntrinsics(raw, template, names);
       if (resolved !== UNRESOLVED && resolved !== undefined) environment[name] = String(resolved);
     }
-    const fn: TaskFunction = { logicalId, handlerFile, environment };
+    const fn: TaskFunction = {
+      logicalId,
+      handlerFile,
+      environment,
+      timeoutSeconds: Number(resource.Properties?.Timeout ?? 3),
+      memoryMb: Number(resource.Properties?.MemorySize ?? 128),
+    };
     const folder = handlerFile.split('/').at(-2) ?? logicalId;
     functions[folder] = fn;
     byLogicalId[logicalId] = fn;

@@ -149,10 +149,9 @@ describe('marker secrets, in process: logs, state payloads, reports, files', () 
         aepUrl: simulator.url,
         timeScale: 2000,
         progress: (line) => progress.push(line),
+        // The template configures LOG_LEVEL INFO: every function logs everything instead.
+        functionEnvironment: { LOG_LEVEL: 'DEBUG', POWERTOOLS_LOG_LEVEL: 'DEBUG' },
       });
-      // The runner sets the functions' environment from the template (LOG_LEVEL INFO): log everything instead.
-      process.env.LOG_LEVEL = 'DEBUG';
-      process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
       // A token lost mid-run (a 401 to a request that carried it) and a 503 the client retries.
       simulator.faults.revokeTokensOnCall('POST /data/core/ais/external-audience/{id}/runs');
       simulator.faults.add({
@@ -168,9 +167,9 @@ describe('marker secrets, in process: logs, state payloads, reports, files', () 
         await pipeline.dropFile(inputs.noflow, { manifest: inputs.noflow.replace('.csv', '.manifest.json') }),
       );
       // Credentials rotated to a wrong secret: IMS refuses them.
-      process.env.AEP_CLIENT_SECRET = WRONG_SECRET;
+      pipeline.updateFunctionEnvironment({ AEP_CLIENT_SECRET: WRONG_SECRET });
       const refused = await pipeline.waitFor(await pipeline.dropFile(inputs.late));
-      process.env.AEP_CLIENT_SECRET = SECRET;
+      pipeline.updateFunctionEnvironment({ AEP_CLIENT_SECRET: SECRET });
 
       // The paths this test means to cover did happen.
       expect([ok.status, bad.error?.code, noflow.error?.code, refused.error?.code]).toEqual([
@@ -186,7 +185,7 @@ describe('marker secrets, in process: logs, state payloads, reports, files', () 
       expect(simulator.calls.some((c) => c.route === 'POST /ims/token/v3' && c.status === 401)).toBe(true);
 
       // Every state payload: the local record and Step Functions' own API, and what `show` makes of it.
-      const sfn = new SFNClient({ endpoint: process.env.AWS_ENDPOINT_URL_SFN, region: 'us-east-1' });
+      const sfn = new SFNClient({ endpoint: pipeline.sfnUrl, region: 'us-east-1' });
       const stack = {
         stackName: 'local',
         bucketName: pipeline.bucket,

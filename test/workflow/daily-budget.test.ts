@@ -12,9 +12,8 @@ const cdkContext = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'))
 
 let p: LocalPipeline;
 
-// One pipeline for the file (the handlers' clients are built once per process, as in one Lambda container).
-// 100,000×: a day's wait takes under a second here. ON_DAILY_RUN_LIMIT is read per invocation, as the
-// deployed functions read the value the stack configuration sets.
+// One pipeline for the file. 100,000×: a day's wait takes under a second here. The second case changes
+// ON_DAILY_RUN_LIMIT in the functions' configuration, as a redeploy with another setting would.
 beforeAll(async () => {
   p = await LocalPipeline.start({
     stateDir: path.join(ROOT, '.local', 'test-daily-budget'),
@@ -29,7 +28,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.close();
-  delete process.env.ON_DAILY_RUN_LIMIT;
 });
 
 const runPosts = (p: LocalPipeline) =>
@@ -54,7 +52,7 @@ describe('daily run budget', () => {
   it('"wait": the file past the budget waits in WaitForRunSlot until the next UTC day', async () => {
     // Today's 2 runs went to the files of the test above. After its wait the file asks again and, the real
     // day not having turned, waits again: it stays RUNNING.
-    process.env.ON_DAILY_RUN_LIMIT = 'wait';
+    p.updateFunctionEnvironment({ ON_DAILY_RUN_LIMIT: 'wait' });
     const name = await p.dropFile(smallCsv, { key: 'incoming/budget/d.csv' });
     const execution = p.sfn.get(name)!;
     const deadline = Date.now() + 20_000;

@@ -115,7 +115,7 @@ beforeAll(async () => {
     return invoke(fn, payload);
   };
   // The operator command's view: the local runner's Step Functions API, as the deployed stack's would be.
-  sfn = new SFNClient({ endpoint: process.env.AWS_ENDPOINT_URL_SFN, region: 'us-east-1' });
+  sfn = new SFNClient({ endpoint: pipeline.sfnUrl, region: 'us-east-1' });
   stack = { stackName: 'local', bucketName: pipeline.bucket, stateMachineArn: pipeline.sfn.stateMachineArn };
 });
 

@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryFromEnvironment } from '../../functions/shared/registry.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Registry } from '../../functions/shared/registry.ts';
 import { duplicateAudiences, duplicateSelectors, overlappingRuns } from '../../local/aep-simulator/audit.ts';
 import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-simulator/index.ts';
 import { LocalPipeline } from '../../local/runner/pipeline.ts';
@@ -24,6 +26,7 @@ const BATCH = {
 };
 
 let p: LocalPipeline;
+let registry: Registry;
 let workDir: string;
 let manifest: string;
 
@@ -49,13 +52,18 @@ beforeAll(async () => {
       if (process.env.DEBUG_ROLLOVER) process.stderr.write(`${line}\n`);
     },
     context: { ...cdkContext, pipeline: { ...cdkContext.pipeline, onAudienceRunLimit: 'rollover' } },
+    // The functions' own limit, like the simulator's; the deployed value is AEP's 10.
+    functionEnvironment: { MAX_RUNS_PER_AUDIENCE: '2' },
   });
-  // Read per invocation, like the stack's settings; the deployed value is AEP's 10.
-  process.env.MAX_RUNS_PER_AUDIENCE = '2';
+  registry = new Registry({
+    client: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: p.dynamoUrl, region: 'us-east-1' }), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    tableName: p.tableName,
+  });
 });
 
 afterAll(async () => {
-  delete process.env.MAX_RUNS_PER_AUDIENCE;
   await p?.close();
   rmSync(workDir, { recursive: true, force: true });
 });
@@ -71,7 +79,7 @@ function chainIn(flowId: string): string[] {
 
 /** The registry as the handlers see it (the pipeline put its table and endpoint in the environment). */
 function registryItem(registryKey: string) {
-  return registryFromEnvironment().get(registryKey);
+  return registry.get(registryKey);
 }
 
 describe('onAudienceRunLimit "rollover"', () => {
