@@ -35,7 +35,33 @@ export interface SynthesizedPipeline {
 
 const UNRESOLVED = Symbol('unresolved');
 
-/** Resolves the intrinsic functions CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Sub) to local values. */
+/** True for what `resolveIntrinsics` yields where a token has no local value. */
+export function isUnresolved(value: unknown): value is typeof UNRESOLVED {
+  return value === UNRESOLVED;
+}
+
+/**
+ * The path (`.Statement[2].Resource`) of the first token in a resolved value that has no local value, or
+ * undefined when everything resolved.
+ */
+export function unresolvedPath(value: unknown, path = ''): string | undefined {
+  if (value === UNRESOLVED) return path || '(the value itself)';
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = unresolvedPath(item, `${path}[${index}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const found = unresolvedPath(item, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Resolves the intrinsic functions CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split). */
 export function resolveIntrinsics(
   value: Json,
   template: Json,
@@ -54,16 +80,38 @@ export function resolveIntrinsics(
     }
     if (fn === 'Fn::Join') {
       const [separator, parts] = arg as [string, Json[]];
-      const resolved = parts.map((p) => resolveIntrinsics(p, template, names));
-      if (resolved.some((p) => p === UNRESOLVED)) return UNRESOLVED;
+      const resolved = resolveIntrinsics(parts, template, names);
+      if (!Array.isArray(resolved) || resolved.some((p) => p === UNRESOLVED)) return UNRESOLVED;
       return resolved.join(separator);
     }
-    if (fn === 'Fn::Sub' && typeof arg === 'string') {
-      return arg.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-        const [id, attr] = name.split('.');
-        const r = attr ? resolveGetAtt(id, attr, template, names) : resolveRef(id ?? '', template, names);
-        return r === UNRESOLVED ? '' : String(r);
+    if (fn === 'Fn::Select') {
+      const [index, list] = arg as [Json, Json];
+      const resolvedIndex = resolveIntrinsics(index, template, names);
+      const resolvedList = resolveIntrinsics(list, template, names);
+      if (!Array.isArray(resolvedList) || resolvedIndex === UNRESOLVED) return UNRESOLVED;
+      const item = resolvedList[Number(resolvedIndex)];
+      return item === undefined ? UNRESOLVED : item;
+    }
+    if (fn === 'Fn::Split') {
+      const [separator, source] = arg as [string, Json];
+      const resolved = resolveIntrinsics(source, template, names);
+      return typeof resolved === 'string' ? resolved.split(separator) : UNRESOLVED;
+    }
+    if (fn === 'Fn::Sub') {
+      const [text, variables] = (typeof arg === 'string' ? [arg, {}] : arg) as [string, Record<string, Json>];
+      let unresolved = false;
+      const substituted = text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
+        const [id = '', attr] = name.split('.');
+        const r =
+          name in variables
+            ? resolveIntrinsics(variables[name], template, names)
+            : attr
+              ? resolveGetAtt(id, attr, template, names)
+              : resolveRef(id, template, names);
+        if (r === UNRESOLVED || typeof r === 'object') unresolved = true;
+        return String(r);
       });
+      return unresolved ? UNRESOLVED : substituted.replace(/\$\{!/g, '${');
     }
   }
   const out: Record<string, Json> = {};
@@ -74,6 +122,30 @@ export function resolveIntrinsics(
 function resourceType(template: Json, logicalId: string): string | undefined {
   return template.Resources?.[logicalId]?.Type;
 }
+
+const arnPrefix = (service: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}`;
+
+/** A name the resource sets itself, when it is a plain string, else its logical id. */
+function ownName(template: Json, logicalId: string, property: string): string {
+  const name = template.Resources?.[logicalId]?.Properties?.[property];
+  return typeof name === 'string' ? name : logicalId;
+}
+
+/**
+ * The local bucket name: the pipeline's bucket is `names.bucketName`; a bucket that only receives another
+ * bucket's access logs gets `<bucketName>-<logicalid>`, so the two never share a name (and a policy).
+ */
+function bucketName(template: Json, logicalId: string, names: LocalPhysicalNames): string {
+  const logTargets = new Set<string>();
+  for (const resource of Object.values<Json>(template.Resources ?? {})) {
+    const target = resource.Properties?.LoggingConfiguration?.DestinationBucketName?.Ref;
+    if (resource.Type === 'AWS::S3::Bucket' && typeof target === 'string') logTargets.add(target);
+  }
+  return logTargets.has(logicalId) ? `${names.bucketName}-${logicalId.toLowerCase()}` : names.bucketName;
+}
+
+/** Secrets Manager appends six random characters to a secret's name in its ARN; locally always these. */
+export const LOCAL_SECRET_SUFFIX = 'AbCdEf';
 
 function resolveRef(id: string, template: Json, names: LocalPhysicalNames): Json {
   switch (id) {
@@ -90,7 +162,7 @@ function resolveRef(id: string, template: Json, names: LocalPhysicalNames): Json
   }
   switch (resourceType(template, id)) {
     case 'AWS::S3::Bucket':
-      return names.bucketName;
+      return bucketName(template, id, names);
     case 'AWS::DynamoDB::Table':
     case 'AWS::DynamoDB::GlobalTable':
       return names.tableName;
@@ -98,8 +170,24 @@ function resolveRef(id: string, template: Json, names: LocalPhysicalNames): Json
       return names.stateMachineArn;
     case 'AWS::Lambda::Function':
       return id;
+    case 'AWS::SNS::Topic':
+      return `${arnPrefix('sns')}:${ownName(template, id, 'TopicName')}`;
+    case 'AWS::SecretsManager::Secret':
+      return `${arnPrefix('secretsmanager')}:secret:${ownName(template, id, 'Name')}-${LOCAL_SECRET_SUFFIX}`;
+    case 'AWS::SQS::Queue':
+      return `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${ownName(template, id, 'QueueName')}`;
+    case 'AWS::KMS::Key':
+      return id;
+    case 'AWS::IAM::Role':
+      return ownName(template, id, 'RoleName');
+    case 'AWS::IAM::User':
+      return ownName(template, id, 'UserName');
+    case 'AWS::Logs::LogGroup':
+      return ownName(template, id, 'LogGroupName');
+    case 'AWS::Events::Rule':
+      return ownName(template, id, 'Name');
     default:
-      // Secrets, queues, topics: locally there is no such resource. The variable is left out.
+      // Alarms, dashboards, policies, permissions: nothing a handler or a policy names locally.
       return UNRESOLVED;
   }
 }
@@ -112,14 +200,44 @@ function resolveGetAtt(
 ): Json {
   if (!id) return UNRESOLVED;
   const type = resourceType(template, id);
-  if (type === 'AWS::Lambda::Function' && attribute === 'Arn') {
-    return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
+  const key = `${type} ${attribute}`;
+  switch (key) {
+    case 'AWS::Lambda::Function Arn':
+      return `${arnPrefix('lambda')}:function:${id}`;
+    case 'AWS::S3::Bucket Arn':
+      return `arn:aws:s3:::${bucketName(template, id, names)}`;
+    case 'AWS::StepFunctions::StateMachine Arn':
+      return names.stateMachineArn;
+    case 'AWS::StepFunctions::StateMachine Name':
+      return names.stateMachineArn.split(':').pop();
+    case 'AWS::DynamoDB::Table Arn':
+    case 'AWS::DynamoDB::GlobalTable Arn':
+      return `${arnPrefix('dynamodb')}:table/${names.tableName}`;
+    case 'AWS::SNS::Topic TopicArn':
+      return resolveRef(id, template, names);
+    case 'AWS::SNS::Topic TopicName':
+      return ownName(template, id, 'TopicName');
+    case 'AWS::SQS::Queue Arn':
+      return `${arnPrefix('sqs')}:${ownName(template, id, 'QueueName')}`;
+    case 'AWS::SQS::Queue QueueName':
+      return ownName(template, id, 'QueueName');
+    case 'AWS::SQS::Queue QueueUrl':
+      return resolveRef(id, template, names);
+    case 'AWS::KMS::Key Arn':
+      return `${arnPrefix('kms')}:key/${id}`;
+    case 'AWS::KMS::Key KeyId':
+      return id;
+    case 'AWS::IAM::Role Arn':
+      return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${ownName(template, id, 'RoleName')}`;
+    case 'AWS::IAM::User Arn':
+      return `arn:aws:iam::${LOCAL_ACCOUNT}:user/${ownName(template, id, 'UserName')}`;
+    case 'AWS::Logs::LogGroup Arn':
+      return `${arnPrefix('logs')}:log-group:${ownName(template, id, 'LogGroupName')}:*`;
+    case 'AWS::Events::Rule Arn':
+      return `${arnPrefix('events')}:rule/${ownName(template, id, 'Name')}`;
+    default:
+      return UNRESOLVED;
   }
-  if (type === 'AWS::S3::Bucket' && attribute === 'Arn') return `arn:aws:s3:::${names.bucketName}`;
-  if (type === 'AWS::StepFunctions::StateMachine' && attribute === 'Name') {
-    return names.stateMachineArn.split(':').pop();
-  }
-  return UNRESOLVED;
 }
 
 function lambdaLogicalIdFromArn(resource: string): string | undefined {
