@@ -12,7 +12,8 @@ export const EXIT_USAGE = 2;
 const HELP = `aep-audience: turn a customer CSV into an activated AEP external audience, on this machine.
 
 Usage:
-  aep-audience run <file.csv>... [--manifest m.json] [--aep-url URL] [--json]
+  aep-audience run <file.csv>... [--manifest m.json] [--aep-url URL] [--s3-endpoint URL] [--bundles]
+                   [--log-level L] [--json]
   aep-audience validate <file.csv> [--manifest m.json] [--json]
   aep-audience serve [--port 4566] [--host 127.0.0.1] [--aep-url URL]
   aep-audience executions [--status S] [--since 24h|2026-11-28] [--limit N] [--stack NAME] [--region R] [--json]
@@ -44,6 +45,14 @@ Options:
                      AEP_BASE_CONNECTION_ID and optionally AEP_SCOPES.
   --time-scale N     Simulated seconds per real second for Wait states and retries
                      (default 1000 with the simulator, 10 with --aep-url).
+  --s3-endpoint URL  run: S3 at URL instead of the embedded server, judged by that endpoint's own IAM
+                     (moto_server): the runner creates the bucket and each function's role there, and each
+                     function signs with its role's credentials (AssumeRole). The administrator's key comes
+                     from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+  --bundles          run: the functions' code from the bundles 'cdk synth' writes (index.mjs) instead of the
+                     TypeScript sources.
+  --log-level L      run, serve: the functions' LOG_LEVEL (DEBUG, INFO, WARN, ERROR; default the
+                     template's, INFO).
   --json             JSON on stdout and nothing else there: one object per file, an array for several.
   --stack NAME       The deployed stack (default: cdk.json's pipeline.stackName, AepAudiencePipeline).
   --region R         Its region (default: the SDK's, from AWS_REGION or the profile).
@@ -55,7 +64,10 @@ Options:
   -h, --help         This text.
 
 Local state (S3 data, reports, audience registry, simulator) lives under .local/<target>/; delete that
-folder to start afresh.
+folder to start afresh. Each function runs in execution environments of its own with only its synthesized
+environment, and every AWS call it makes is authorized against its synthesized IAM statements and the
+resource policies, as AWS would: a refused call fails the task with AccessDenied, naming the function, the
+action and the resource.
 
 Exit codes: 0 all succeeded / valid, 1 a pipeline failure / invalid file, 2 usage or configuration error.`;
 
@@ -80,17 +92,35 @@ export function localRoot(): string {
   return process.env.AEP_AUDIENCE_LOCAL_DIR ?? path.join(process.cwd(), '.local');
 }
 
-/** `.local/simulator`, or `.local/aep-<host>-<port>` for another AEP target: state is kept per target. */
-export function targetDir(aepUrl: string | undefined): string {
-  if (!aepUrl) return path.join(localRoot(), 'simulator');
+function urlSlug(value: string, flag: string): string {
   let slug: string;
   try {
-    const url = new URL(aepUrl);
+    const url = new URL(value);
     slug = `${url.hostname}-${url.port || (url.protocol === 'https:' ? '443' : '80')}${url.pathname}`;
   } catch {
-    throw new UsageError(`--aep-url is not a URL: ${aepUrl}`);
+    throw new UsageError(`${flag} is not a URL: ${value}`);
   }
-  return path.join(localRoot(), `aep-${slug.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-+$/, '')}`);
+  return slug.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-+$/, '');
+}
+
+/**
+ * `.local/simulator`, or `.local/aep-<host>-<port>` for another AEP target; with another S3 endpoint,
+ * `-s3-<host>-<port>` after it (the registry names staging folders of that bucket): state is kept per target.
+ */
+export function targetDir(aepUrl: string | undefined, s3Endpoint?: string): string {
+  const aep = aepUrl ? `aep-${urlSlug(aepUrl, '--aep-url')}` : 'simulator';
+  const s3 = s3Endpoint ? `-s3-${urlSlug(s3Endpoint, '--s3-endpoint')}` : '';
+  return path.join(localRoot(), `${aep}${s3}`);
+}
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/** `--log-level` as the functions' environment, or nothing (the template's level). */
+function logLevelEnvironment(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const level = String(value).toUpperCase();
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return { LOG_LEVEL: level, POWERTOOLS_LOG_LEVEL: level };
 }
 
 function manifestFor(file: string, explicit: string | undefined): string | undefined {
@@ -117,12 +147,22 @@ async function runCommand(files: string[], values: Record<string, unknown>, io: 
     manifest: manifestFor(file, values.manifest as string | undefined),
   }));
 
-  const stateDir = targetDir(aepUrl);
+  const s3Endpoint = values['s3-endpoint'] as string | undefined;
+  const functionEnvironment = logLevelEnvironment(values['log-level']);
+  const stateDir = targetDir(aepUrl, s3Endpoint);
   const runner = await import('./runner/pipeline.ts');
   const progress = (line: string) => (json ? io.stderr : io.stdout)(`${line}\n`);
   let pipeline: LocalPipeline;
   try {
-    pipeline = await runner.LocalPipeline.start({ stateDir, aepUrl, timeScale, progress });
+    pipeline = await runner.LocalPipeline.start({
+      stateDir,
+      aepUrl,
+      timeScale,
+      progress,
+      ...(s3Endpoint ? { s3Endpoint } : {}),
+      ...(values.bundles ? { code: 'bundle' as const } : {}),
+      ...(functionEnvironment ? { functionEnvironment } : {}),
+    });
   } catch (error) {
     if (error instanceof runner.LocalUsageError) throw new UsageError(error.message);
     throw error;
@@ -221,6 +261,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         manifest: { type: 'string' },
         'aep-url': { type: 'string' },
         'time-scale': { type: 'string' },
+        's3-endpoint': { type: 'string' },
+        bundles: { type: 'boolean' },
+        'log-level': { type: 'string' },
         json: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },

@@ -42,12 +42,24 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/**
+ * Whether the invocation being served is this execution environment's first. Powertools keeps a cold-start
+ * flag per logger instance, and every child it makes (one per invocation here, for the correlation id)
+ * starts with its own, so each would say `cold_start: true`; the module is per environment, as the flag must be.
+ */
+let coldStartInvocation: boolean | undefined;
+let invocationsServed = 0;
+
 /** Powertools Logger printing through a sink instead of its own console; its children inherit the sink. */
 class SinkLogger extends PowertoolsLogger {
   sink: LogSink | undefined;
 
   protected override printLog(_logLevel: number, log: LogItem): void {
     log.prepareForPrint();
+    const attributes = log.getAttributes();
+    if ('cold_start' in attributes && coldStartInvocation !== undefined) {
+      attributes.cold_start = coldStartInvocation;
+    }
     (this.sink ?? defaultSink)(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
   }
 
@@ -109,6 +121,10 @@ export function invocationLogger(
 ): StructuredLogger {
   const logger = base.child({ correlationId: executionName });
   // The local runner passes a context too; a unit test calling the handler bare may not.
-  if (lambdaContext?.awsRequestId) logger.addContext(lambdaContext);
+  if (lambdaContext?.awsRequestId) {
+    invocationsServed += 1;
+    coldStartInvocation = invocationsServed === 1;
+    logger.addContext(lambdaContext);
+  }
   return logger;
 }

@@ -19,8 +19,11 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import type { NotificationMessage } from '../../functions/shared/notify.ts';
 import { type ActivationState, replacedOf } from '../../functions/shared/state.ts';
 import type { AepSimulator, SimulatorOptions } from '../aep-simulator/index.ts';
+import type { AwsGateway, GatewayDecision, PublishedMessage } from '../iam/gateway.ts';
 import { matchesEventPattern } from './event-pattern.ts';
 import { type LambdaCodeMode, type LambdaFunctionSpec, LambdaPool } from './lambda-pool.ts';
+import type { AwsCredentials, S3JudgeTarget } from './moto.ts';
+import { motoAuthorization, needsMotoSignature } from './moto-signing.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
 import {
@@ -69,6 +72,12 @@ export interface LocalPipelineOptions {
   code?: LambdaCodeMode;
   /** Variables added to every function's environment (tests: a lower run limit, debug logging). */
   functionEnvironment?: Record<string, string>;
+  /**
+   * S3 at this endpoint instead of the embedded server: one with IAM and STS of its own (moto's server), where
+   * the runner creates the bucket and each function's role, and each function signs with its role's
+   * credentials. The administrator's credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+   */
+  s3Endpoint?: string;
 }
 
 /** One line of `started.jsonl`: which upload started which execution, so a later start can say what became of it. */
@@ -145,7 +154,15 @@ function localAccessKeyId(logicalId: string): string {
 }
 
 export class LocalPipeline {
-  readonly s3: S3Client;
+  /** The runner's own S3 client (the administrator's: it uploads as a team would and reads reports back). */
+  s3!: S3Client;
+  /** The endpoint every function's AWS calls go through, authorized as AWS would authorize them. */
+  gateway!: AwsGateway;
+  /** The AEP credentials secret the functions read, served by the gateway, and its value. */
+  aepSecretArn: string | undefined;
+  private aepSecret: Record<string, string> = {};
+  /** The calls the gateway refused, in order (tests and the progress line read them). */
+  readonly denials: GatewayDecision[] = [];
   readonly bucket = LOCAL_BUCKET;
   /** The embedded S3 server's endpoint, for any S3 client. */
   s3Url = '';
@@ -171,11 +188,7 @@ export class LocalPipeline {
   notificationsFile = '';
   private readonly notificationsShown = new Map<string, number>();
 
-  private constructor(
-    private readonly options: LocalPipelineOptions,
-    s3: S3Client,
-  ) {
-    this.s3 = s3;
+  private constructor(private readonly options: LocalPipelineOptions) {
     this.logDir = path.join(options.stateDir, 'logs');
   }
 
@@ -204,64 +217,14 @@ export class LocalPipeline {
     dataRoot: string,
     cleanup: (() => Promise<void> | void)[],
   ): Promise<LocalPipeline> {
-    const [{ startS3Server }, { startDynalite, ensureRegistryTable }] = await Promise.all([
-      import('../s3-server/index.ts'),
-      import('../dynamo.ts'),
-    ]);
+    const [{ startS3Server }, { startDynalite, ensureRegistryTable }, { startAwsGateway }, iam] =
+      await Promise.all([
+        import('../s3-server/index.ts'),
+        import('../dynamo.ts'),
+        import('../iam/gateway.ts'),
+        import('../iam/template-policies.ts'),
+      ]);
     let pipeline: LocalPipeline | undefined;
-    const s3Server = await startS3Server({
-      dataDir: path.join(dataRoot, 's3'),
-      buckets: [LOCAL_BUCKET],
-      ...(options.s3Host ? { host: options.s3Host } : {}),
-      ...(options.s3Port !== undefined ? { port: options.s3Port } : {}),
-      onObjectCreated: (event) => pipeline?.objectCreated(event),
-    });
-    cleanup.push(() => s3Server.close());
-
-    const dynamo = await startDynalite(options.ephemeral ? {} : { path: path.join(dataRoot, 'registry') });
-    cleanup.push(() => dynamo.close());
-
-    const s3Client = new S3Client({
-      endpoint: s3Server.url,
-      region: LOCAL_REGION,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    cleanup.push(() => s3Client.destroy());
-
-    let aepEnv: Record<string, string>;
-    let simulator: AepSimulator | undefined;
-    if (options.aepUrl) {
-      aepEnv = aepEnvironmentFromProcess(options.aepUrl);
-    } else {
-      const { startAepSimulator, SIMULATOR_DEFAULT_CREDENTIALS } = await import('../aep-simulator/index.ts');
-      simulator = await startAepSimulator({
-        timeScale,
-        statePath: options.ephemeral ? undefined : path.join(dataRoot, 'aep-simulator.json'),
-        // Like AEP, a run only finds the files that the S3 source connection can see in its time window.
-        sourceFiles: (sourcePath, start, end) => countSourceFiles(s3Client, sourcePath, start, end),
-        ...options.simulator,
-      });
-      cleanup.push(() => simulator?.close());
-      const creds = SIMULATOR_DEFAULT_CREDENTIALS;
-      aepEnv = {
-        AEP_CLIENT_ID: creds.clientId,
-        AEP_CLIENT_SECRET: creds.clientSecret,
-        AEP_ORG_ID: creds.orgId,
-        AEP_SANDBOX_NAME: creds.sandboxName,
-        AEP_BASE_CONNECTION_ID: creds.baseConnectionId,
-        AEP_IMS_URL: simulator.url,
-        AEP_PLATFORM_URL: simulator.url,
-        // Client backoff is simulated time too, so an outage past all retries takes milliseconds.
-        AEP_RETRY_BASE_MS: String(Math.max(1, Math.round(1000 / timeScale))),
-        AEP_RETRY_MAX_DELAY_MS: String(Math.max(1, Math.round(60_000 / timeScale))),
-      };
-    }
-
-    const created = new LocalPipeline(options, s3Client);
-    created.simulator = simulator;
-    created.s3Url = s3Server.url;
-    created.startedFile = path.join(dataRoot, 'started.jsonl');
 
     const cacheDir = path.join(path.dirname(options.stateDir), '.cache');
     const bundles =
@@ -275,6 +238,49 @@ export class LocalPipeline {
       stateMachineArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE}`,
     };
     const synthesized = readSynthesizedPipeline(template, names);
+    const policies = iam.readTemplatePolicies(template, names);
+
+    // S3: the embedded server, or an endpoint with IAM of its own (moto) that judges every function's calls
+    // by the role the runner makes there from the function's statements.
+    let s3Backend: string;
+    let judge: S3JudgeTarget | undefined;
+    let admin: AwsCredentials;
+    if (options.s3Endpoint) {
+      const moto = await import('./moto.ts');
+      admin = moto.adminCredentialsFromEnvironment();
+      s3Backend = options.s3Endpoint.replace(/\/+$/, '');
+      judge = await moto.prepareS3Judge({
+        endpoint: s3Backend,
+        region: LOCAL_REGION,
+        admin,
+        bucket: LOCAL_BUCKET,
+        roles: Object.values(policies.functions).map((fn) => ({
+          functionName: fn.function,
+          roleName: fn.roleLogicalId,
+          policies: fn.identityPolicies.map((p) => ({ name: p.name, document: p.policy })),
+        })),
+      });
+    } else {
+      admin = { accessKeyId: 'LOCALADMINISTRATOR', secretAccessKey: 'local' };
+      const s3Server = await startS3Server({
+        dataDir: path.join(dataRoot, 's3'),
+        buckets: [LOCAL_BUCKET],
+        ...(options.s3Host ? { host: options.s3Host } : {}),
+        ...(options.s3Port !== undefined ? { port: options.s3Port } : {}),
+        onObjectCreated: (event) => pipeline?.objectCreated(event),
+      });
+      cleanup.push(() => s3Server.close());
+      s3Backend = s3Server.url;
+    }
+
+    const dynamo = await startDynalite(options.ephemeral ? {} : { path: path.join(dataRoot, 'registry') });
+    cleanup.push(() => dynamo.close());
+
+    const created = new LocalPipeline(options);
+    created.s3Url = s3Backend;
+    created.startedFile = path.join(dataRoot, 'started.jsonl');
+    created.notificationsFile = path.join(dataRoot, 'notifications.jsonl');
+    created.dynamoUrl = dynamo.endpoint;
     created.functions = synthesized.functions;
     for (const resource of Object.values<Json>(template.Resources)) {
       if (resource.Type !== 'AWS::Events::Rule') continue;
@@ -283,9 +289,6 @@ export class LocalPipeline {
       if (pattern?.source?.includes('aws.states')) created.statusRule = pattern;
     }
 
-    created.notificationsFile = path.join(dataRoot, 'notifications.jsonl');
-    created.dynamoUrl = dynamo.endpoint;
-
     const ddb = new DynamoDBClient({
       endpoint: dynamo.endpoint,
       region: LOCAL_REGION,
@@ -293,7 +296,6 @@ export class LocalPipeline {
     });
     await ensureRegistryTable(ddb, LOCAL_TABLE);
     ddb.destroy();
-
     mkdirSync(created.logDir, { recursive: true });
 
     created.sfn = new LocalStepFunctions({
@@ -311,32 +313,94 @@ export class LocalPipeline {
     cleanup.push(() => endpoint.close());
     created.sfnUrl = endpoint.url;
 
-    // Each function's environment is its synthesized one, with the local endpoints and its own credentials
-    // in place of what Lambda gives it; the handlers read it at cold start, as in Lambda.
-    const endpoints: Record<string, string> = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL_S3: s3Server.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SFN: endpoint.url,
-      S3_FORCE_PATH_STYLE: 'true',
-      ...aepEnv,
-      // Outcome notifications go to a file of this target instead of the SNS topic (functions/shared/notify.ts).
-      NOTIFICATIONS_FILE: created.notificationsFile,
-    };
+    // Every AWS call of every function goes through the gateway, which authorizes it against the function's
+    // synthesized statements and the resource policies, then passes it to S3, DynamoDB or Step Functions, or
+    // answers it itself (Secrets Manager's GetSecretValue, SNS Publish).
+    const secretKeys = new Map<string, string>([[admin.accessKeyId, admin.secretAccessKey]]);
+    const gateway = await startAwsGateway({
+      policies,
+      backends: { s3: s3Backend, dynamodb: dynamo.endpoint, states: endpoint.url },
+      onPublish: (message) => created.published(message),
+      onDecision: (decision) => created.decided(decision),
+      ...(judge
+        ? {
+            resignS3: (request, accessKeyId) => {
+              const secret = secretKeys.get(accessKeyId);
+              return secret && needsMotoSignature(request.path, request.query)
+                ? motoAuthorization(request, secret)
+                : undefined;
+            },
+          }
+        : {}),
+    });
+    cleanup.push(() => gateway.close());
+    created.gateway = gateway;
+    gateway.registerAdministrator(admin.accessKeyId);
+    created.s3 = new S3Client({
+      endpoint: gateway.url,
+      region: LOCAL_REGION,
+      forcePathStyle: true,
+      credentials: admin,
+    });
+    cleanup.push(() => created.s3.destroy());
+
+    let simulator: AepSimulator | undefined;
+    let aep: { secret: Record<string, string>; environment: Record<string, string> };
+    if (options.aepUrl) {
+      aep = aepSettingsFromProcess(options.aepUrl);
+    } else {
+      const { startAepSimulator, SIMULATOR_DEFAULT_CREDENTIALS } = await import('../aep-simulator/index.ts');
+      simulator = await startAepSimulator({
+        timeScale,
+        statePath: options.ephemeral ? undefined : path.join(dataRoot, 'aep-simulator.json'),
+        // Like AEP, a run only finds the files that the S3 source connection can see in its time window.
+        sourceFiles: (sourcePath, start, end) => countSourceFiles(created.s3, sourcePath, start, end),
+        ...options.simulator,
+      });
+      cleanup.push(() => simulator?.close());
+      const creds = SIMULATOR_DEFAULT_CREDENTIALS;
+      aep = {
+        secret: { ...creds, imsUrl: simulator.url, platformUrl: simulator.url },
+        environment: {
+          // Client backoff is simulated time too, so an outage past all retries takes milliseconds.
+          AEP_RETRY_BASE_MS: String(Math.max(1, Math.round(1000 / timeScale))),
+          AEP_RETRY_MAX_DELAY_MS: String(Math.max(1, Math.round(60_000 / timeScale))),
+        },
+      };
+    }
+    created.simulator = simulator;
+    // The AEP credentials secret holds what Secrets Manager would: the functions fetch it through their port.
+    created.aepSecretArn = Object.values(synthesized.functions)
+      .map((fn) => fn.environment.AEP_SECRET_ARN)
+      .find((arn) => arn !== undefined);
+    created.aepSecret = aep.secret;
+    if (created.aepSecretArn) gateway.putSecretValue(created.aepSecretArn, JSON.stringify(aep.secret));
+
+    // Each function's environment is its synthesized one, with the local endpoint and its own credentials in
+    // place of what Lambda gives it; the handlers read it at cold start, as in Lambda.
     const specs: LambdaFunctionSpec[] = Object.entries(synthesized.functions).map(([name, fn]) => {
-      const environment: Record<string, string> = { ...fn.environment };
-      delete environment.AEP_SECRET_ARN;
-      delete environment.NOTIFICATION_TOPIC_ARN;
+      const principal = policies.functions[name];
+      if (!principal) throw new Error(`the template gives function ${name} no role the runner can read`);
+      const credentials: AwsCredentials = judge?.credentials.get(name) ?? {
+        accessKeyId: localAccessKeyId(fn.logicalId),
+        secretAccessKey: 'local',
+      };
+      gateway.registerPrincipal(credentials.accessKeyId, principal);
+      secretKeys.set(credentials.accessKeyId, credentials.secretAccessKey);
       return {
         name,
         logicalId: fn.logicalId,
         handlerFile: fn.handlerFile,
         ...(bundles ? { bundleDir: bundles.functions[name]?.bundleDir } : {}),
         environment: {
-          ...environment,
-          ...endpoints,
-          AWS_ACCESS_KEY_ID: localAccessKeyId(fn.logicalId),
-          AWS_SECRET_ACCESS_KEY: 'local',
+          ...fn.environment,
+          AWS_REGION: LOCAL_REGION,
+          AWS_ENDPOINT_URL: gateway.url,
+          S3_FORCE_PATH_STYLE: 'true',
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+          ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+          ...aep.environment,
           ...options.functionEnvironment,
         },
         timeoutSeconds: fn.timeoutSeconds,
@@ -375,6 +439,44 @@ export class LocalPipeline {
    */
   updateFunctionEnvironment(vars: Record<string, string | undefined>, functions: string[] = ['*']): void {
     for (const name of functions) this.pool.updateEnvironment(name, vars);
+  }
+
+  /**
+   * Sets the AEP credentials secret's value, as a rotation does, and starts the functions afresh: their
+   * cached copy (functions/shared/secret.ts) would otherwise outlive the rotation by minutes, as in AWS.
+   */
+  rotateAepSecret(change: Record<string, string>): void {
+    if (!this.aepSecretArn) throw new LocalUsageError('the template has no AEP credentials secret');
+    this.aepSecret = { ...this.aepSecret, ...change };
+    this.gateway.putSecretValue(this.aepSecretArn, JSON.stringify(this.aepSecret));
+    this.pool.updateEnvironment('*', {});
+  }
+
+  /** An SNS Publish to the outcome topic, kept as one JSON line per message (the local topic's subscriber). */
+  private published(message: PublishedMessage): void {
+    const body = JSON.parse(message.message) as { default?: string; email?: string };
+    const attribute = (name: string) => message.messageAttributes[name]?.stringValue ?? '';
+    const record: NotificationMessage = {
+      subject: message.subject ?? '',
+      text: body.email ?? '',
+      document: JSON.parse(body.default ?? '{}'),
+      attributes: {
+        outcome: attribute('outcome') as NotificationMessage['attributes']['outcome'],
+        folder: attribute('folder') === '-' ? '' : attribute('folder'),
+      },
+    };
+    appendFileSync(this.notificationsFile, `${JSON.stringify(record)}\n`);
+  }
+
+  /** A refused AWS call: said on the progress line and kept, naming the function, the action and the resource. */
+  private decided(decision: GatewayDecision): void {
+    if (decision.allowed) return;
+    this.denials.push(decision);
+    const what = decision.action ? `${decision.action} on ${decision.resource}` : decision.operation;
+    this.options.progress?.(
+      `[aws] ${decision.function ?? '(unknown caller)'} was refused ${what}: ${decision.message}`,
+    );
+    void appendFile(path.join(this.logDir, 'aws-denials.log'), `${JSON.stringify(decision)}\n`);
   }
 
   /** A line a function wrote: JSON lines go to the log of their execution (correlationId), others to one log. */
@@ -453,15 +555,30 @@ export class LocalPipeline {
       );
     }
     const before = this.drops.length;
-    await this.s3.send(
+    const size = statSync(file).size;
+    const put = await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: createReadStream(file),
-        ContentLength: statSync(file).size,
+        ContentLength: size,
         ContentType: 'text/csv',
       }),
     );
+    // An endpoint such as moto emits no EventBridge events: the runner sends the Object Created event S3
+    // would, with a sequencer of its own that grows with every write, as S3's does.
+    if (this.options.s3Endpoint) {
+      this.objectCreated({
+        bucket: this.bucket,
+        key,
+        size,
+        etag: put.ETag ?? '',
+        ...(put.VersionId ? { versionId: put.VersionId } : {}),
+        sequencer: nextSequencer(),
+        reason: 'PutObject',
+        time: new Date().toISOString(),
+      });
+    }
     const drop = this.drops.slice(before).find((d) => d.key === key);
     if (!drop) throw new LocalUsageError(`no pipeline was triggered for s3://${this.bucket}/${key}`);
     const result = await drop.started;
@@ -638,8 +755,9 @@ export class LocalPipeline {
     }
   }
 
-  /** Where a key of the drop bucket lives on disk, for people to open. */
+  /** Where a key of the drop bucket lives on disk, for people to open (at the endpoint, with --s3-endpoint). */
   localPath(key: string): string {
+    if (this.options.s3Endpoint) return `s3://${this.bucket}/${key} at ${this.options.s3Endpoint}`;
     const root = this.options.ephemeral ? '(temporary)' : this.options.stateDir;
     return path.join(root, 's3', this.bucket, key);
   }
@@ -681,6 +799,13 @@ export class LocalPipeline {
   }
 }
 
+let sequence = 0;
+/** S3's sequencer: hexadecimal, larger for each later write (the time, then a counter within this process). */
+function nextSequencer(): string {
+  sequence += 1;
+  return `${Date.now().toString(16)}${sequence.toString(16).padStart(8, '0')}`.toUpperCase();
+}
+
 /** The `incoming/…` key an execution was started for, from its input. */
 function fileKeyOf(execution: LocalExecution): string {
   try {
@@ -717,25 +842,32 @@ async function countSourceFiles(
   }).length;
 }
 
-function aepEnvironmentFromProcess(aepUrl: string): Record<string, string> {
-  const required = [
-    'AEP_CLIENT_ID',
-    'AEP_CLIENT_SECRET',
-    'AEP_ORG_ID',
-    'AEP_SANDBOX_NAME',
-    'AEP_BASE_CONNECTION_ID',
-  ];
-  const missing = required.filter((name) => !process.env[name]);
+/** With --aep-url: the secret's value from the AEP_* variables, and the client's retry settings if set. */
+function aepSettingsFromProcess(aepUrl: string): {
+  secret: Record<string, string>;
+  environment: Record<string, string>;
+} {
+  const keys = {
+    clientId: 'AEP_CLIENT_ID',
+    clientSecret: 'AEP_CLIENT_SECRET',
+    orgId: 'AEP_ORG_ID',
+    sandboxName: 'AEP_SANDBOX_NAME',
+    baseConnectionId: 'AEP_BASE_CONNECTION_ID',
+  };
+  const missing = Object.values(keys).filter((name) => !process.env[name]);
   if (missing.length) {
     throw new LocalUsageError(`--aep-url needs the environment variables ${missing.join(', ')}`);
   }
   const base = aepUrl.replace(/\/+$/, '');
-  const passed: Record<string, string> = {};
-  for (const name of [...required, 'AEP_SCOPES', 'AEP_RETRY_BASE_MS', 'AEP_RETRY_MAX_DELAY_MS']) {
+  const secret: Record<string, string> = { imsUrl: base, platformUrl: base };
+  for (const [key, name] of Object.entries(keys)) secret[key] = process.env[name] ?? '';
+  if (process.env.AEP_SCOPES) secret.scopes = process.env.AEP_SCOPES;
+  const environment: Record<string, string> = {};
+  for (const name of ['AEP_RETRY_BASE_MS', 'AEP_RETRY_MAX_DELAY_MS']) {
     const value = process.env[name];
-    if (value !== undefined && value !== '') passed[name] = value;
+    if (value) environment[name] = value;
   }
-  return { ...passed, AEP_IMS_URL: base, AEP_PLATFORM_URL: base };
+  return { secret, environment };
 }
 
 export function causeText(cause: string | undefined): string {

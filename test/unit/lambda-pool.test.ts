@@ -206,10 +206,7 @@ describe('LambdaPool (source mode)', () => {
     expect(lines.every((l) => UUID.test(l.function_request_id))).toBe(true);
   });
 
-  // Known defect, not the pool's: invocationLogger (functions/shared/log.ts) adds the context to a child
-  // logger built for each invocation, and every Powertools child starts with its own cold-start flag, so
-  // each invocation's lines say cold_start: true. When log.ts is fixed this test fails: make it a plain `it`.
-  it.fails("keeps cold_start false after the first invocation through log.ts's invocationLogger", async () => {
+  it("keeps cold_start false after the first invocation through log.ts's invocationLogger", async () => {
     const pool = sourcePool([fixture('cold-start')]);
     await pool.invoke('cold-start', { via: 'invocationLogger' });
     await pool.invoke('cold-start', { via: 'invocationLogger' });
