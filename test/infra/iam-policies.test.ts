@@ -1,9 +1,17 @@
-// Pins every statement of every function's role (actions, resources with their prefixes, conditions): a grant
-// that widens (a new action, a prefix dropped, a `*`) fails here and must be argued for in review.
+// Pins every statement of every function's role and of AEP's source user (actions, resources with their
+// prefixes, conditions): a grant that widens (a new action, a prefix dropped, a `*`) fails here and must be
+// argued for in review.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app-factory.ts';
 import { FUNCTION_NAMES } from '../../lib/constructs/task-function.ts';
-import { asArray, flatten, functionsByLogicalId, type Json, policyStatements } from './template-helpers.ts';
+import {
+  asArray,
+  flatten,
+  functionsByLogicalId,
+  type Json,
+  logicalIdOfType,
+  policyStatements,
+} from './template-helpers.ts';
 
 let json: Json;
 
@@ -169,5 +177,26 @@ describe('each function may do only its own actions on its own resources', () =>
       .flat()
       .filter((line) => line.endsWith(' on *'));
     expect(new Set(wildcards)).toEqual(new Set([XRAY]));
+  });
+});
+
+describe("AEP's S3 source user", () => {
+  it('may do what Adobe asks of it, on staging/ wherever S3 scopes the action', () => {
+    const userId = logicalIdOfType(json, 'AWS::IAM::User');
+    const names = resourceNames(json, '');
+    const lines = policyStatements(json)
+      .filter(({ users }) => users.includes(userId))
+      .flatMap(({ statement }) => grantLines(statement, names));
+    expect(lines.sort()).toEqual(
+      [
+        // Ingesting the staged copies, current or by version (the bucket is versioned).
+        's3:GetObject,s3:GetObjectVersion on <bucket>/staging/*',
+        // Exploring the base connection's folderPath `staging`: the folder and what is under it.
+        `s3:ListBucket on <bucket> if ${JSON.stringify({ StringLike: { 's3:prefix': ['staging', 'staging/', 'staging/*'] } })}`,
+        // Resolving the bucket's region; testing the connection (bucket names only; no resource but `*`).
+        's3:GetBucketLocation on <bucket>',
+        's3:ListAllMyBuckets on *',
+      ].sort(),
+    );
   });
 });
