@@ -8,7 +8,9 @@ import {
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   PutObjectCommand,
+  paginateListObjectsV2,
   S3Client,
+  type _Object as S3Object,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 
@@ -31,7 +33,13 @@ export function isNotFound(error: unknown): boolean {
   return status === 404;
 }
 
-/** HeadObject, or `undefined` when the object (or that version) does not exist. */
+/**
+ * HeadObject, or `undefined` on a 404. Only for an object the caller may read (`s3:GetObject`, or
+ * `s3:GetObjectVersion` with a VersionId) and expects to exist: S3 answers a missing key with 404 only to a
+ * caller that also has `s3:ListBucket` on the bucket, with 403 AccessDenied to any other, and that throws here
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, "Permissions"; whether a ListBucket
+ * scoped by `s3:prefix` counts is not documented). Ask {@link listedObject} whether a key exists.
+ */
 export async function headObject(
   s3: S3Client,
   bucket: string,
@@ -46,8 +54,36 @@ export async function headObject(
   }
 }
 
+/**
+ * Keys per page of an existence check. A general purpose bucket lists keys in ascending order, so the exact
+ * key comes before every key that extends it and the first page answers whenever the key exists; the pages
+ * after it matter to a store that lists in another order (S3's directory buckets do, per API_ListObjectsV2),
+ * and are read rather than assumed away.
+ */
+const EXISTENCE_PAGE_SIZE = 10;
+
+/**
+ * The current version of exactly `key` as ListObjectsV2 shows it (key, size, ETag; no body, no metadata), or
+ * `undefined`. The existence check of keys that may be missing or that the caller may not read: it needs
+ * only `s3:ListBucket` on the bucket, which a statement narrows with the `s3:prefix` condition key to the
+ * prefixes the function checks (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). `Prefix` = the key
+ * also answers with every key that extends it (`a.csv.bak` for `a.csv`): only an exact match counts.
+ */
+export async function listedObject(s3: S3Client, bucket: string, key: string): Promise<S3Object | undefined> {
+  const pages = paginateListObjectsV2(
+    { client: s3, pageSize: EXISTENCE_PAGE_SIZE },
+    { Bucket: bucket, Prefix: key },
+  );
+  for await (const page of pages) {
+    const found = page.Contents?.find((object) => object.Key === key);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
-  return (await headObject(s3, bucket, key)) !== undefined;
+  return (await listedObject(s3, bucket, key)) !== undefined;
 }
 
 /** Writes a report as pretty JSON (people open these files). */
@@ -127,6 +163,10 @@ export type MoveOutcome = 'MOVED' | 'ALREADY_MOVED' | 'MISSING';
  * Idempotent: a source already gone with the target present counts as moved (a retried task).
  * With a versionId, only that version is moved: if a newer upload of the same key is now current, it is left
  * in place for its own execution (the delete would hide it). `MISSING`: neither is there; the caller decides.
+ *
+ * Which key exists is asked by listing ({@link listedObject}): the source may be gone, and the target lies
+ * under a prefix the function writes but does not read. Only a source that is there is read (HEAD: its
+ * current version and size, which the copy needs).
  */
 export async function moveObject(
   s3: S3Client,
@@ -134,21 +174,22 @@ export async function moveObject(
   source: { key: string; versionId?: string },
   targetKey: string,
 ): Promise<MoveOutcome> {
-  const current = await headObject(s3, bucket, source.key);
-  const currentIsOurs =
-    current !== undefined && (!source.versionId || current.VersionId === source.versionId);
-  if (currentIsOurs) {
-    await copyObject(s3, bucket, { ...source, size: current.ContentLength ?? 0 }, targetKey);
-    // Without a VersionId: a delete marker in a versioned bucket; the version stays until lifecycle expiry.
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: source.key }));
-    return 'MOVED';
+  if (await objectExists(s3, bucket, source.key)) {
+    // Listed a moment ago; a 404 now is a delete in between, which the checks below handle like any other.
+    const current = await headObject(s3, bucket, source.key);
+    if (current !== undefined && (!source.versionId || current.VersionId === source.versionId)) {
+      await copyObject(s3, bucket, { ...source, size: current.ContentLength ?? 0 }, targetKey);
+      // Without a VersionId: a delete marker in a versioned bucket; the version stays until lifecycle expiry.
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: source.key }));
+      return 'MOVED';
+    }
   }
   if (await objectExists(s3, bucket, targetKey)) return 'ALREADY_MOVED';
-  const ourVersion = source.versionId
-    ? await headObject(s3, bucket, source.key, source.versionId)
-    : undefined;
+  if (!source.versionId) return 'MISSING';
+  // Our version is no longer current (a newer upload, or a delete marker), and a listing shows current
+  // versions only: read that version itself. It exists unless someone deleted it for good.
+  const ourVersion = await headObject(s3, bucket, source.key, source.versionId);
   if (!ourVersion) return 'MISSING';
-  // Our version is no longer current (a newer upload, or a delete marker): copy it, delete nothing.
   await copyObject(s3, bucket, { ...source, size: ourVersion.ContentLength ?? 0 }, targetKey);
   return 'MOVED';
 }

@@ -12,7 +12,7 @@ import {
   sourcePath,
   stagingPrefix,
 } from '../shared/naming.ts';
-import { headObject, isNotFound, putJson } from '../shared/s3.ts';
+import { headObject, isNotFound, listedObject, objectExists, putJson } from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
 import { identityTable } from './engine/identities.ts';
 import { type EngineResult, validateCsv } from './engine/validate-csv.ts';
@@ -42,20 +42,25 @@ type ManifestLoad = {
 
 async function loadManifest(deps: ValidateFileDeps, bucket: string, csvKey: string): Promise<ManifestLoad> {
   const key = manifestKeyFor(csvKey);
+  const missing: ManifestLoad = deps.config.requireManifest
+    ? {
+        error: {
+          code: 'MANIFEST_MISSING',
+          message: `this pipeline requires a manifest: upload ${key} before the CSV`,
+        },
+      }
+    : {};
+  // Most files come without a manifest: a GET of the missing key would be S3's 403, not its 404 (see
+  // objectExists), so the listing asks first and the GET only reads a manifest that is there.
+  if (!(await objectExists(deps.s3, bucket, key))) return missing;
   let text: string;
   try {
     const object = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     text = await object.Body!.transformToString('utf-8');
   } catch (error) {
+    // Deleted between the listing and the GET.
     if (!isNotFound(error)) throw error;
-    return deps.config.requireManifest
-      ? {
-          error: {
-            code: 'MANIFEST_MISSING',
-            message: `this pipeline requires a manifest: upload ${key} before the CSV`,
-          },
-        }
-      : {};
+    return missing;
   }
   try {
     return { manifest: parseManifest(text), key };
@@ -116,6 +121,26 @@ function rejected(
   };
 }
 
+/**
+ * The original's size, `undefined` when it is gone. The version an event names is read directly (it may be
+ * noncurrent already, which a listing does not show, and it exists unless deleted for good); a key without
+ * a version is listed, since it may be gone and a HEAD would then be S3's 403.
+ */
+async function originalSize(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  eventSize: number,
+): Promise<number | undefined> {
+  if (versionId) {
+    const head = await headObject(s3, bucket, key, versionId);
+    return head && (head.ContentLength ?? eventSize);
+  }
+  const listed = await listedObject(s3, bucket, key);
+  return listed && (listed.Size ?? eventSize);
+}
+
 export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Promise<ValidationResult> {
   const { executionName, state } = event;
   const { bucket, key, versionId } = state.file;
@@ -137,9 +162,9 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   const loaded = await loadManifest(deps, bucket, key);
   if (loaded.error) return refuse(loaded.error.code, loaded.error.message);
   const manifest = loaded.manifest;
-  const head = await headObject(deps.s3, bucket, key, versionId);
-  if (!head) return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
-  const sizeBytes = head.ContentLength ?? state.file.size;
+  const sizeBytes = await originalSize(deps.s3, bucket, key, versionId, state.file.size);
+  if (sizeBytes === undefined)
+    return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
   // Over the limit the engine refuses from the size alone: the object is not even opened.
   const tooLarge = sizeBytes > deps.config.maxFileSizeBytes;
 

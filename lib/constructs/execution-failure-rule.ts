@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { allowHeadNotFound, allowUnder } from './pipeline-tasks.ts';
+import { allowListUnder, allowUnder } from './pipeline-tasks.ts';
 import { TaskFunction } from './task-function.ts';
 import { allowDescribeExecutions } from './workflow.ts';
 
@@ -35,12 +35,13 @@ export class ExecutionFailureRule extends Construct {
     const fn = this.recordExecutionFailure.function;
     allowUnder(
       this.recordExecutionFailure,
-      ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+      ['s3:PutObject'],
       props.bucket,
       'reports/',
-      "reads and writes the failed execution's reports",
+      "writes the failed execution's error.json",
     );
-    allowHeadNotFound(this.recordExecutionFailure, props.bucket);
+    // Whether HandleFailure already wrote error.json: a listing, since it is usually not there.
+    allowListUnder(this.recordExecutionFailure, props.bucket, ['reports/']);
     allowDescribeExecutions(this.recordExecutionFailure, props.stateMachine);
 
     this.rule = new events.Rule(this, 'ExecutionFailed', {

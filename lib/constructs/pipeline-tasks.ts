@@ -28,12 +28,38 @@ export const AEP_TASK_NAMES = [
 ] as const;
 export type AepTaskName = (typeof AEP_TASK_NAMES)[number];
 
+// What each S3 call needs, from AWS's pages: HeadObject and GetObject need s3:GetObject, s3:GetObjectVersion
+// with a VersionId, and S3 answers a missing key with 404 only to a caller that also has s3:ListBucket, with
+// 403 AccessDenied to any other (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html,
+// API_GetObject.html, "Permissions"): hence existence checks list rather than HEAD (objectExists);
+// ListObjectsV2 needs s3:ListBucket on the bucket, which the s3:prefix condition key narrows
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html); CopyObject and
+// UploadPartCopy read the source (s3:GetObject, s3:GetObjectVersion for a CopySource naming a version) and
+// s3:PutObject the target (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html,
+// API_UploadPartCopy.html, and the CopyObject row of
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html); DeleteObject needs
+// s3:DeleteObject, s3:DeleteObjectVersion only with a VersionId, which no function sends
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html).
+
+/** HEAD/GET of the current object (s3:GetObject) and of the version an event names (s3:GetObjectVersion). */
 const OBJECT_READ = ['s3:GetObject', 's3:GetObjectVersion'];
-/** PutObject covers create/upload-part/complete of a multipart upload; aborting one is its own action. */
-const OBJECT_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
-/** A copy carries the source's tags along, which reads them from the source and writes them to the target. */
+/**
+ * A streamed upload (lib-storage): PutObject covers create/upload-part/complete of a multipart upload;
+ * aborting one, which a discarded stream does, is its own action.
+ */
+const STREAMED_WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
+/**
+ * The source of a copy. CopyObject's default tagging directive is COPY (API_CopyObject.html,
+ * x-amz-tagging-directive): the source's tags come along, which S3 authorizes as s3:GetObjectTagging on the
+ * source (s3:GetObjectVersionTagging for a versioned CopySource) and s3:PutObjectTagging on the target (the
+ * CopyObject row of list_amazons3.html names s3:PutObjectTagging; AWS's knowledge-center article
+ * s3-troubleshoot-copy-between-buckets both). An untagged upload needs neither, a tagged one fails to move
+ * with AccessDenied without them. UploadPartCopy copies bytes only, so above 5 GB tags are not carried.
+ */
 const COPY_SOURCE = [...OBJECT_READ, 's3:GetObjectTagging', 's3:GetObjectVersionTagging'];
-const COPY_TARGET = [...OBJECT_WRITE, 's3:PutObjectTagging'];
+/** The target of a copy: CopyObject, or create/part-copy/complete/abort above 5 GB, and the copied tags. */
+const COPY_TARGET = [...STREAMED_WRITE, 's3:PutObjectTagging'];
 
 export class PipelineTasks extends Construct {
   readonly validateFile: TaskFunction;
@@ -67,17 +93,24 @@ export class PipelineTasks extends Construct {
       OBJECT_READ,
       bucket,
       'incoming/',
-      'reads any uploaded CSV and its manifest',
+      'reads an uploaded CSV (the version its event names) and its manifest',
     );
     allowUnder(
       this.validateFile,
-      [...OBJECT_WRITE, 's3:GetObject'],
+      [...STREAMED_WRITE, 's3:GetObject'],
       bucket,
       'staging/',
-      'writes the canonical copy of any file, then heads it for its LastModified',
+      'streams the canonical copy of any file, then heads it for its LastModified',
     );
-    allowUnder(this.validateFile, OBJECT_WRITE, bucket, 'reports/', 'writes the reports of any execution');
-    allowHeadNotFound(this.validateFile, bucket);
+    allowUnder(
+      this.validateFile,
+      STREAMED_WRITE,
+      bucket,
+      'reports/',
+      'writes validation.json and streams rejects.csv of any execution',
+    );
+    // Whether a manifest came with the file (most do not), and whether an unversioned original is still there.
+    allowListUnder(this.validateFile, bucket, ['incoming/']);
 
     const aepDescriptions: Record<AepTaskName, string> = {
       'create-audience': 'Creates the AEP external audience, or finds the one this file refreshes',
@@ -124,10 +157,10 @@ export class PipelineTasks extends Construct {
     allowMove(this.archiveFile, bucket, 'processed/');
     allowUnder(
       this.archiveFile,
-      ['s3:DeleteObject'],
+      ['s3:PutObject', 's3:DeleteObject'],
       bucket,
       'reports/',
-      "removes the error.json of a redriven execution's failed attempt",
+      "writes result.json and removes the error.json of a redriven execution's failed attempt",
     );
 
     this.handleFailure = new TaskFunction(this, 'HandleFailure', {
@@ -137,6 +170,13 @@ export class PipelineTasks extends Construct {
       timeout: Duration.minutes(5),
     });
     allowMove(this.handleFailure, bucket, 'failed/');
+    allowUnder(
+      this.handleFailure,
+      ['s3:PutObject'],
+      bucket,
+      'reports/',
+      'writes the error.json of any execution',
+    );
   }
 }
 
@@ -157,12 +197,25 @@ export function allowUnder(
   acknowledgeWildcardResource(task, objects, `${task.name} ${why}: object keys are only known at run time`);
 }
 
-/** Without ListBucket, S3 answers 403 instead of 404 for a missing key (a manifest that was not uploaded). */
-export function allowHeadNotFound(task: TaskFunction, bucket: s3.IBucket): void {
-  allow(task, ['s3:ListBucket'], bucket.bucketArn);
+/**
+ * ListBucket on the bucket, only for listings whose prefix starts with one of `prefixes`: the existence checks
+ * (`objectExists`), which list exactly one key and read nothing. A request without a prefix, or under another
+ * one, is refused.
+ */
+export function allowListUnder(task: TaskFunction, bucket: s3.IBucket, prefixes: string[]): void {
+  task.function.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': prefixes.map((prefix) => `${prefix}*`) } },
+    }),
+  );
 }
 
-/** Copy the original from incoming/ to `target`, delete it there, and write its report. */
+/**
+ * Move the original (and its manifest) from incoming/ to `target`: list both keys, head and copy the source
+ * that is there, delete it in incoming/.
+ */
 function allowMove(task: TaskFunction, bucket: s3.IBucket, target: string): void {
   allowUnder(
     task,
@@ -172,12 +225,6 @@ function allowMove(task: TaskFunction, bucket: s3.IBucket, target: string): void
     'moves the original out of incoming/',
   );
   allowUnder(task, COPY_TARGET, bucket, target, `keeps the original under ${target}`);
-  allowUnder(
-    task,
-    [...OBJECT_WRITE, 's3:GetObject'],
-    bucket,
-    'reports/',
-    "reads and writes the execution's reports",
-  );
-  allowHeadNotFound(task, bucket);
+  // The source may be gone (a retried task, a file without manifest) and the target is not readable.
+  allowListUnder(task, bucket, ['incoming/', target]);
 }

@@ -1,9 +1,17 @@
-// Pins every statement of every function's role (actions, resources with their prefixes, conditions): a grant
-// that widens (a new action, a prefix dropped, a `*`) fails here and must be argued for in review.
+// Pins every statement of every function's role and of AEP's source user (actions, resources with their
+// prefixes, conditions): a grant that widens (a new action, a prefix dropped, a `*`) fails here and must be
+// argued for in review.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app-factory.ts';
 import { FUNCTION_NAMES } from '../../lib/constructs/task-function.ts';
-import { asArray, flatten, functionsByLogicalId, type Json, policyStatements } from './template-helpers.ts';
+import {
+  asArray,
+  flatten,
+  functionsByLogicalId,
+  type Json,
+  logicalIdOfType,
+  policyStatements,
+} from './template-helpers.ts';
 
 let json: Json;
 
@@ -44,6 +52,16 @@ function render(resource: Json, names: Record<string, string>): string {
   );
 }
 
+/** `actions on resource [if condition]`, one line per resource of each statement. */
+function grantLines(statement: Json, names: Record<string, string>): string[] {
+  expect(statement.Effect).toBe('Allow');
+  const actions = asArray<string>(statement.Action).sort().join(',');
+  const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : '';
+  return asArray(statement.Resource).map(
+    (resource) => `${actions} on ${render(resource, names)}${condition}`,
+  );
+}
+
 /** handler folder → `actions on resource [if condition]`, one line per statement and resource, sorted. */
 function grantsByFunction(template: Json): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -54,13 +72,7 @@ function grantsByFunction(template: Json): Record<string, string[]> {
     const names = resourceNames(template, logGroup);
     const lines: string[] = [];
     for (const { roles, statement } of policyStatements(template)) {
-      if (!roles.includes(role)) continue;
-      expect(statement.Effect).toBe('Allow');
-      const actions = asArray<string>(statement.Action).sort().join(',');
-      const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : '';
-      for (const resource of asArray(statement.Resource)) {
-        lines.push(`${actions} on ${render(resource, names)}${condition}`);
-      }
+      if (roles.includes(role)) lines.push(...grantLines(statement, names));
     }
     // No managed policy either: AWSLambdaBasicExecutionRole would let it write any log group.
     expect(template.Resources[role].Properties.ManagedPolicyArns ?? []).toEqual([]);
@@ -71,12 +83,24 @@ function grantsByFunction(template: Json): Record<string, string[]> {
 
 const LOGS = 'logs:CreateLogStream,logs:PutLogEvents on <own-log-group>';
 const XRAY = 'xray:PutTelemetryRecords,xray:PutTraceSegments on *';
-const LIST = 's3:ListBucket on <bucket>';
+/** ListObjectsV2 (the existence checks) under these prefixes only: no read, and no listing elsewhere. */
+const listUnder = (...prefixes: string[]) =>
+  `s3:ListBucket on <bucket> if ${JSON.stringify({ StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } })}`;
 const REGISTRY = 'dynamodb:DeleteItem,dynamodb:GetItem,dynamodb:PutItem,dynamodb:UpdateItem on <registry>';
 const SECRET = 'secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on <secret>';
 const PUBLISH = ['kms:Decrypt,kms:GenerateDataKey* on <topics-key>', 'sns:Publish on <outcome-topic>'];
 const EXECUTIONS = 'states:DescribeExecution on arn:…:execution:<state-machine.Name>:*';
 const AEP_TASK = [LOGS, REGISTRY, SECRET, XRAY].sort();
+/**
+ * moveObject's source: HEAD of the current object and of the version the event names (GetObject,
+ * GetObjectVersion), CopyObject/UploadPartCopy of either (the same two, and the source's tags that the default
+ * tagging directive copies), DeleteObject of the current object (a delete marker, no VersionId).
+ */
+const MOVE_SOURCE =
+  's3:DeleteObject,s3:GetObject,s3:GetObjectTagging,s3:GetObjectVersion,s3:GetObjectVersionTagging on <bucket>/incoming/*';
+/** moveObject's target: CopyObject, or CreateMultipartUpload/UploadPartCopy/Complete/Abort, and the tags. */
+const moveTarget = (prefix: string) =>
+  `s3:AbortMultipartUpload,s3:PutObject,s3:PutObjectTagging on <bucket>/${prefix}*`;
 
 const EXPECTED: Record<string, string[]> = {
   'start-pipeline': [
@@ -90,9 +114,13 @@ const EXPECTED: Record<string, string[]> = {
   'validate-file': [
     LOGS,
     XRAY,
-    LIST,
+    // Is there a manifest (most files come without), is an unversioned original still there.
+    listUnder('incoming/'),
+    // GetObject of the manifest, HEAD and GetObject of the original (by the version its event names).
     's3:GetObject,s3:GetObjectVersion on <bucket>/incoming/*',
+    // The staged copy streamed through lib-storage (abort when refused), then its HEAD for LastModified.
     's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/staging/*',
+    // validation.json (PutObject) and rejects.csv streamed like the staged copy.
     's3:AbortMultipartUpload,s3:PutObject on <bucket>/reports/*',
   ],
   'create-audience': AEP_TASK,
@@ -103,29 +131,33 @@ const EXPECTED: Record<string, string[]> = {
   'archive-file': [
     LOGS,
     XRAY,
-    LIST,
     ...PUBLISH,
-    's3:DeleteObject,s3:GetObject,s3:GetObjectTagging,s3:GetObjectVersion,s3:GetObjectVersionTagging on <bucket>/incoming/*',
-    's3:AbortMultipartUpload,s3:PutObject,s3:PutObjectTagging on <bucket>/processed/*',
-    // Delete: a redriven execution's stale error.json.
-    's3:AbortMultipartUpload,s3:DeleteObject,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+    // Which of source and target exist, for the original and its manifest: a moved or missing file, no read.
+    listUnder('incoming/', 'processed/'),
+    MOVE_SOURCE,
+    moveTarget('processed/'),
+    // PutObject of result.json; DeleteObject of a redriven execution's stale error.json.
+    's3:DeleteObject,s3:PutObject on <bucket>/reports/*',
   ],
   'handle-failure': [
     LOGS,
     XRAY,
-    LIST,
     ...PUBLISH,
-    's3:DeleteObject,s3:GetObject,s3:GetObjectTagging,s3:GetObjectVersion,s3:GetObjectVersionTagging on <bucket>/incoming/*',
-    's3:AbortMultipartUpload,s3:PutObject,s3:PutObjectTagging on <bucket>/failed/*',
-    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+    listUnder('incoming/', 'failed/'),
+    MOVE_SOURCE,
+    moveTarget('failed/'),
+    // PutObject of error.json.
+    's3:PutObject on <bucket>/reports/*',
   ],
   'record-execution-failure': [
     LOGS,
     XRAY,
-    LIST,
     EXECUTIONS,
     ...PUBLISH,
-    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/reports/*',
+    // Whether HandleFailure already wrote error.json.
+    listUnder('reports/'),
+    // PutObject of error.json.
+    's3:PutObject on <bucket>/reports/*',
   ],
 };
 
@@ -145,5 +177,26 @@ describe('each function may do only its own actions on its own resources', () =>
       .flat()
       .filter((line) => line.endsWith(' on *'));
     expect(new Set(wildcards)).toEqual(new Set([XRAY]));
+  });
+});
+
+describe("AEP's S3 source user", () => {
+  it('may do what Adobe asks of it, on staging/ wherever S3 scopes the action', () => {
+    const userId = logicalIdOfType(json, 'AWS::IAM::User');
+    const names = resourceNames(json, '');
+    const lines = policyStatements(json)
+      .filter(({ users }) => users.includes(userId))
+      .flatMap(({ statement }) => grantLines(statement, names));
+    expect(lines.sort()).toEqual(
+      [
+        // Ingesting the staged copies, current or by version (the bucket is versioned).
+        's3:GetObject,s3:GetObjectVersion on <bucket>/staging/*',
+        // Exploring the base connection's folderPath `staging`: the folder and what is under it.
+        `s3:ListBucket on <bucket> if ${JSON.stringify({ StringLike: { 's3:prefix': ['staging', 'staging/', 'staging/*'] } })}`,
+        // Resolving the bucket's region; testing the connection (bucket names only; no resource but `*`).
+        's3:GetBucketLocation on <bucket>',
+        's3:ListAllMyBuckets on *',
+      ].sort(),
+    );
   });
 });

@@ -3,6 +3,8 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
   S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
@@ -69,6 +71,13 @@ function event(versionId?: string, size = 12): TaskEvent {
   };
 }
 
+/** Keys the task read (HEAD or GET), as opposed to listed. */
+function readKeys(): string[] {
+  return [...bucket.mock.commandCalls(HeadObjectCommand), ...bucket.mock.commandCalls(GetObjectCommand)].map(
+    (call) => call.args[0].input.Key ?? '',
+  );
+}
+
 beforeEach(() => {
   bucket.reset();
   warnings = [];
@@ -104,6 +113,42 @@ describe('archiveFile', () => {
       note: EXPORT_NOTE,
       finishedAt: FINISHED.toISOString(),
     });
+  });
+
+  it('archives a file uploaded without a manifest, reading nothing under processed/', async () => {
+    // As in AWS, where ArchiveFile may not read processed/ and lists only by prefix: a read of a missing
+    // key is a 403, which would fail the execution after the audience went live.
+    bucket.missingKeyReads = 'AccessDenied';
+    const versionId = bucket.put(KEY, 'data');
+
+    const result = await archiveFile(event(versionId), deps());
+
+    expect(bucket.current(result.archivedKey)).toBe('data');
+    expect(bucket.json(result.resultKey).status).toBe('SUCCEEDED');
+    // The manifest's move answered MISSING from two listings: no HEAD of it here or under processed/.
+    expect(readKeys()).toEqual([KEY]);
+    expect(bucket.listRequests.map((request) => request.Prefix)).toEqual([
+      KEY,
+      'incoming/teamA/churn.manifest.json',
+      `processed/teamA/${EXEC}/churn.manifest.json`,
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('finds by listing that a retried archive already moved the file and its manifest', async () => {
+    bucket.missingKeyReads = 'AccessDenied';
+    const versionId = bucket.put(KEY, 'data');
+    bucket.put('incoming/teamA/churn.manifest.json', '{}');
+    await archiveFile(event(versionId), deps());
+    bucket.mock.resetHistory();
+
+    const again = await archiveFile(event(versionId), deps());
+
+    expect(readKeys()).toEqual([]);
+    expect(bucket.mock.commandCalls(CopyObjectCommand)).toHaveLength(0);
+    expect(bucket.current(again.archivedKey)).toBe('data');
+    expect(bucket.current(`processed/teamA/${EXEC}/churn.manifest.json`)).toBe('{}');
+    expect(warnings).toEqual([]);
   });
 
   it('copies before it deletes, and deletes nothing when the copy fails', async () => {

@@ -1,5 +1,11 @@
 // Unit tests of HandleFailure: the original moved to failed/, error.json with code/message/stage, never lost.
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type HandleFailureDeps,
@@ -40,6 +46,13 @@ const rejectedValidation = {
   destinations: [],
   reports: { validation: `reports/${EXEC}/validation.json`, rejects: `reports/${EXEC}/rejects.csv` },
 } satisfies PipelineState['validation'];
+
+/** Keys the task read (HEAD or GET), as opposed to listed. */
+function readKeys(): string[] {
+  return [...bucket.mock.commandCalls(HeadObjectCommand), ...bucket.mock.commandCalls(GetObjectCommand)].map(
+    (call) => call.args[0].input.Key ?? '',
+  );
+}
 
 beforeEach(() => bucket.reset());
 
@@ -89,6 +102,39 @@ describe('handleFailure', () => {
     );
     expect(failure.message).toBe('AEP rejected the audience: name too long');
     expect(bucket.json(failure.errorReportKey).message).toBe('AEP rejected the audience: name too long');
+  });
+
+  it('moves a file uploaded without a manifest, reading nothing under failed/', async () => {
+    // As in AWS, where HandleFailure may not read failed/ and lists only by prefix: a read of a missing key
+    // is a 403, and the file would get no error.json.
+    bucket.missingKeyReads = 'AccessDenied';
+    bucket.put(KEY, 'data');
+
+    const failure = await handleFailure(
+      event({ error: { Error: 'VALIDATION_FAILED', Cause: 'bad' } }),
+      deps(),
+    );
+
+    expect(bucket.current(`failed/teamA/${EXEC}/churn.csv`)).toBe('data');
+    expect(bucket.json(failure.errorReportKey).code).toBe('VALIDATION_FAILED');
+    expect(readKeys()).toEqual([KEY]);
+    expect(bucket.listRequests.map((request) => request.Prefix)).toEqual([
+      KEY,
+      'incoming/teamA/churn.manifest.json',
+      `failed/teamA/${EXEC}/churn.manifest.json`,
+    ]);
+  });
+
+  it('finds by listing that a retried HandleFailure already moved the file', async () => {
+    bucket.missingKeyReads = 'AccessDenied';
+    bucket.put(KEY, 'data');
+    const input = event({ error: { Error: 'AEP_RUN_FAILED', Cause: 'run failed' } });
+    const first = await handleFailure(input, deps());
+    bucket.mock.resetHistory();
+
+    expect(await handleFailure(input, deps())).toEqual(first);
+    expect(readKeys()).toEqual([]);
+    expect(bucket.mock.commandCalls(CopyObjectCommand)).toHaveLength(0);
   });
 
   it('throws and keeps the original when the copy fails', async () => {

@@ -1,5 +1,5 @@
 // Unit tests of record-execution-failure: error.json for executions that ended outside HandleFailure.
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,16 @@ describe('recordExecutionFailure', () => {
     const result = await recordExecutionFailure(statusChange({ status: 'FAILED', error: 'X' }), deps());
     expect(result.status).toBe('ALREADY_REPORTED');
     expect(bucket.json(result.key).code).toBe('VALIDATION_FAILED');
+  });
+
+  it('tells a missing error.json by listing reports/, with no read it would be refused', async () => {
+    // As in AWS, where this function lists reports/ but reads nothing: a HEAD of the missing key is a 403.
+    bucket.missingKeyReads = 'AccessDenied';
+    const result = await recordExecutionFailure(statusChange({ status: 'FAILED', error: 'X' }), deps());
+    expect(result.status).toBe('WRITTEN');
+    expect(bucket.mock.commandCalls(HeadObjectCommand)).toHaveLength(0);
+    expect(bucket.mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(bucket.listRequests.map((request) => request.Prefix)).toEqual([`reports/${EXEC}/error.json`]);
   });
 
   it.each([

@@ -404,7 +404,8 @@ describe('validateFile: a refused file', () => {
     const result = await validateFile(event(key, execution), deps({ maxFileSizeBytes: 10 }));
     expect(result.failure?.code).toBe('VALIDATION_FAILED');
     expect(result.failure?.message).toMatch(/^FILE_TOO_LARGE: the file is 22 bytes, over the maximum of 10/);
-    expect(sent.filter((name) => name === 'GetObjectCommand')).toEqual(['GetObjectCommand']); // the manifest
+    // Neither the file nor a manifest: the listing showed there is none, so nothing is read.
+    expect(sent.filter((name) => name === 'GetObjectCommand')).toEqual([]);
   });
 
   it.each([

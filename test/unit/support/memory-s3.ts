@@ -9,10 +9,12 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
   S3Client,
+  S3ServiceException,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/util-stream';
@@ -31,6 +33,17 @@ export class MemoryBucket {
   readonly objects = new Map<string, StoredVersion[]>();
   /** Keys whose copy must fail, to prove the original is kept. */
   readonly failCopyTo = new Set<string>();
+  /**
+   * How a HEAD or GET of a missing key (or version) is answered. S3 says 404 only to a caller that also has
+   * s3:ListBucket on the bucket, and 403 to any other: `'AccessDenied'` plays a function whose ListBucket is
+   * scoped to the prefixes it lists, so a task that reads to find out whether a key exists fails as in AWS.
+   */
+  missingKeyReads: 'NotFound' | 'AccessDenied' = 'NotFound';
+  /**
+   * Each ListObjectsV2 request as it was when sent: the SDK's paginator reuses one input object for all its
+   * pages, so the mock's own call history shows every page with the last continuation token.
+   */
+  readonly listRequests: { Prefix?: string; MaxKeys?: number; ContinuationToken?: string }[] = [];
   private nextVersion = 1;
 
   constructor() {
@@ -41,6 +54,8 @@ export class MemoryBucket {
     this.mock.reset();
     this.objects.clear();
     this.failCopyTo.clear();
+    this.missingKeyReads = 'NotFound';
+    this.listRequests.length = 0;
     this.install();
   }
 
@@ -81,6 +96,62 @@ export class MemoryBucket {
     return this.find(key, versionId);
   }
 
+  /** S3's 403 for a read it will not answer; a HEAD has no body, so the SDK names it by its status. */
+  private accessDenied(name: 'Forbidden' | 'AccessDenied'): S3ServiceException {
+    return new S3ServiceException({
+      name,
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403 },
+      message: name,
+    });
+  }
+
+  /**
+   * ListObjectsV2 as S3 answers it on a general purpose bucket: current versions only (a key behind a delete
+   * marker is not listed), keys in UTF-8 binary order, `Prefix`, `MaxKeys` (default 1,000) and an opaque
+   * continuation token. No `Delimiter`: nothing here asks for one, and ignoring it would answer wrongly.
+   */
+  private listObjectsV2(input: {
+    Prefix?: string;
+    MaxKeys?: number;
+    ContinuationToken?: string;
+    StartAfter?: string;
+    Delimiter?: string;
+  }) {
+    if (input.Delimiter !== undefined) throw new Error('MemoryBucket lists without a Delimiter');
+    const { Prefix, MaxKeys, ContinuationToken } = input;
+    this.listRequests.push({ Prefix, MaxKeys, ContinuationToken });
+    const prefix = input.Prefix ?? '';
+    const maxKeys = input.MaxKeys ?? 1000;
+    const after = input.ContinuationToken
+      ? Buffer.from(input.ContinuationToken, 'base64url').toString('utf8')
+      : input.StartAfter;
+    const keys = this.currentKeys()
+      .filter((key) => key.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      .filter((key) => after === undefined || Buffer.compare(Buffer.from(key), Buffer.from(after)) > 0);
+    const page = keys.slice(0, maxKeys);
+    const isTruncated = keys.length > page.length;
+    const last = page.at(-1);
+    return {
+      Name: 'bucket',
+      Prefix: prefix,
+      MaxKeys: maxKeys,
+      KeyCount: page.length,
+      IsTruncated: isTruncated,
+      ...(input.ContinuationToken ? { ContinuationToken: input.ContinuationToken } : {}),
+      ...(isTruncated && last ? { NextContinuationToken: Buffer.from(last).toString('base64url') } : {}),
+      ...(page.length > 0
+        ? {
+            Contents: page.map((key) => {
+              const version = this.find(key)!;
+              return { Key: key, Size: version.size, ETag: `"${version.versionId}"` };
+            }),
+          }
+        : {}),
+    };
+  }
+
   private install(): void {
     const meta = { $metadata: { httpStatusCode: 404 } };
     this.mock.on(PutObjectCommand).callsFake((input) => {
@@ -89,14 +160,17 @@ export class MemoryBucket {
     });
     this.mock.on(HeadObjectCommand).callsFake((input) => {
       const found = this.find(input.Key, input.VersionId);
+      if (!found && this.missingKeyReads === 'AccessDenied') throw this.accessDenied('Forbidden');
       if (!found) throw new NotFound({ message: 'NotFound', ...meta });
       return { ContentLength: found.size, VersionId: found.versionId };
     });
     this.mock.on(GetObjectCommand).callsFake((input) => {
       const found = this.find(input.Key, input.VersionId);
+      if (!found && this.missingKeyReads === 'AccessDenied') throw this.accessDenied('AccessDenied');
       if (!found) throw new NoSuchKey({ message: 'NoSuchKey', ...meta });
       return { Body: sdkStreamMixin(Readable.from([Buffer.from(found.body)])), VersionId: found.versionId };
     });
+    this.mock.on(ListObjectsV2Command).callsFake((input) => this.listObjectsV2(input));
     this.mock.on(CopyObjectCommand).callsFake((input) => {
       if (this.failCopyTo.has(input.Key)) throw new Error('copy refused (test)');
       const source = this.parseCopySource(input.CopySource);
