@@ -119,7 +119,8 @@ const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 function logLevelEnvironment(value: unknown): Record<string, string> | undefined {
   if (value === undefined) return undefined;
   const level = String(value).toUpperCase();
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   return { LOG_LEVEL: level, POWERTOOLS_LOG_LEVEL: level };
 }
 

@@ -29,8 +29,7 @@ export function s3Client(): S3Client {
 export function isNotFound(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.name === 'NoSuchVersion') return true;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === 404;
+  return httpStatus(error) === 404;
 }
 
 /**
@@ -50,7 +49,28 @@ export async function headObject(
     return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
   } catch (error) {
     if (isNotFound(error)) return undefined;
+    if (httpStatus(error) === 403) throw new HeadForbiddenError(bucket, key, versionId, error);
     throw error;
+  }
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * A HEAD answered 403. S3 gives a HEAD no body, so the SDK's error says only "UnknownError"; this one names
+ * the object and the permissions S3 checks, so the task's failure (its Cause) says what to grant.
+ */
+export class HeadForbiddenError extends Error {
+  constructor(bucket: string, key: string, versionId: string | undefined, cause: unknown) {
+    const action = versionId ? 's3:GetObjectVersion' : 's3:GetObject';
+    super(
+      `HeadObject of s3://${bucket}/${key}${versionId ? ` (version ${versionId})` : ''} was refused (403): ` +
+        `the function needs ${action} on it, and s3:ListBucket on the bucket to learn that a key does not exist`,
+      { cause },
+    );
+    this.name = 'AccessDenied';
   }
 }
 

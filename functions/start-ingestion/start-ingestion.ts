@@ -60,12 +60,17 @@ export async function startIngestion(
   // CreateAudience reserved this execution's run; reserving again finds it (ALREADY_RESERVED). A state written
   // before reservations moved there reserves here.
   const reservation = await deps.registry.reserveRun(registryKey, execution, config.maxRunsPerAudience);
+  const runs = (await deps.registry.get(registryKey))?.runs ?? {};
+  // The runs other files of this audience hold: never adopted as this file's, whatever their window.
+  const claimedRunIds = Object.entries(runs)
+    .filter(([other, run]) => other !== execution && run.runId)
+    .map(([, run]) => run.runId as string);
   if (reservation === 'LIMIT_REACHED') {
     await releaseLock();
     throw audienceRunLimitError(audience.name, config.maxRunsPerAudience);
   }
   if (reservation === 'ALREADY_RESERVED') {
-    const held = (await deps.registry.get(registryKey))?.runs[execution];
+    const held = runs[execution];
     if (held?.runId) {
       context?.logger.info('run already started by an earlier attempt', { runId: held.runId });
       return started({ runId: held.runId, status: 'PROCESSING' });
@@ -75,7 +80,8 @@ export async function startIngestion(
       const adopted = (await deps.aep.listRuns(audienceId)).find(
         (run) =>
           run.dataFilterStartTime === window.dataFilterStartTime &&
-          run.dataFilterEndTime === window.dataFilterEndTime,
+          run.dataFilterEndTime === window.dataFilterEndTime &&
+          !claimedRunIds.includes(run.runId),
       );
       if (adopted) {
         await deps.registry.recordRun(registryKey, execution, adopted.runId);
@@ -106,7 +112,7 @@ export async function startIngestion(
   await deps.registry.markRunStarting(registryKey, execution);
   let run: AudienceRun;
   try {
-    run = await deps.aep.startRun(audienceId, window);
+    run = await deps.aep.startRun(audienceId, { ...window, claimedRunIds });
   } catch (error) {
     // A run started outside this pipeline: wait for it like for one of ours.
     if (error instanceof AepRunInProgressError) return waiting(`a run of audience "${audience.name}" in AEP`);

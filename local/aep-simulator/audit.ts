@@ -11,14 +11,16 @@ export interface EarlyRepeat {
 }
 
 /**
- * Every request that repeats a 429'd request (same method, path, query and body) before that 429's Retry-After
- * elapsed, judged by when the repeat arrived. `slackMs` absorbs timer granularity between client and server.
+ * Every request that repeats a 429'd request (same method, path, query and body, from the same client: its
+ * User-Agent names the execution environment) before that 429's Retry-After elapsed, judged by when the repeat
+ * arrived. `slackMs` absorbs timer granularity between client and server.
  */
 export function earlyRepeats(calls: readonly SimCall[], slackMs = 25): EarlyRepeat[] {
   const throttled = new Map<string, SimCall>();
   const found: EarlyRepeat[] = [];
   for (const call of [...calls].sort((a, b) => a.receivedAtMs - b.receivedAtMs)) {
-    const earlier = throttled.get(call.requestKey);
+    const key = `${call.client ?? ''} ${call.requestKey}`;
+    const earlier = throttled.get(key);
     if (earlier?.retryAfterSeconds !== undefined && call.receivedAtMs > earlier.atMs) {
       const notBefore = earlier.atMs + earlier.retryAfterSeconds * 1000;
       if (call.receivedAtMs < notBefore - slackMs) {
@@ -30,8 +32,8 @@ export function earlyRepeats(calls: readonly SimCall[], slackMs = 25): EarlyRepe
         });
       }
     }
-    if (call.status === 429) throttled.set(call.requestKey, call);
-    else if (call.receivedAtMs > (earlier?.atMs ?? 0)) throttled.delete(call.requestKey);
+    if (call.status === 429) throttled.set(key, call);
+    else if (call.receivedAtMs > (earlier?.atMs ?? 0)) throttled.delete(key);
   }
   return found;
 }

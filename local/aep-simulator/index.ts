@@ -85,6 +85,8 @@ export interface SimCall {
    * same request sent twice (a retry, or another client asking the very same thing).
    */
   requestKey: string;
+  /** The caller's User-Agent: which client (which execution environment) sent the call. */
+  client?: string;
   tokenId?: string;
   retryAfterSeconds?: number;
 }
@@ -209,7 +211,10 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     },
   };
   ctx.save();
-  /** requestKey → real ms before which sending that very request again is too early (its 429's Retry-After). */
+  /**
+   * client + requestKey → real ms before which that client sending that very request again is too early (its
+   * 429's Retry-After). Per client: another execution environment cannot know of a 429 it did not receive.
+   */
   const throttledUntil = new Map<string, number>();
 
   async function answer(
@@ -266,7 +271,10 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       rawBody,
       params: matched?.params ?? [],
     };
-    const { response, tokenId, drop } = await answer(routeName, requestKey, req, matched?.handler);
+    const client =
+      typeof message.headers['user-agent'] === 'string' ? message.headers['user-agent'] : undefined;
+    const throttleKey = `${client ?? ''} ${requestKey}`;
+    const { response, tokenId, drop } = await answer(routeName, throttleKey, req, matched?.handler);
     const retryAfter = response.headers?.['retry-after'];
     const call: SimCall = {
       seq: calls.length + 1,
@@ -277,6 +285,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       receivedAtMs,
       atMs: Date.now(),
       requestKey,
+      ...(client ? { client } : {}),
       ...(tokenId ? { tokenId } : {}),
       ...(retryAfter ? { retryAfterSeconds: Number(retryAfter) } : {}),
     };
@@ -286,7 +295,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
       return;
     }
     if (response.status === 429 && retryAfter) {
-      throttledUntil.set(requestKey, Date.now() + Number(retryAfter) * 1000);
+      throttledUntil.set(throttleKey, Date.now() + Number(retryAfter) * 1000);
     }
     const headers: Record<string, string> = { ...response.headers };
     if (response.body !== undefined) headers['content-type'] = 'application/json';

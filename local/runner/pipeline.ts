@@ -225,6 +225,7 @@ export class LocalPipeline {
         import('../iam/template-policies.ts'),
       ]);
     let pipeline: LocalPipeline | undefined;
+    mkdirSync(dataRoot, { recursive: true });
 
     const cacheDir = path.join(path.dirname(options.stateDir), '.cache');
     const bundles =

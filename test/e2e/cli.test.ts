@@ -95,9 +95,10 @@ describe('aep-audience run', () => {
         status: 429,
         retryAfterSeconds: 1,
       });
+      // The first poll: how many polls the operation takes depends on how long the functions start.
       server.faults.add({
         route: 'GET /data/core/ais/external-audience/operations/{id}',
-        nth: [2],
+        nth: [1],
         status: 503,
       });
       server.faults.revokeTokensOnCall('POST /data/core/ais/external-audience/{id}/runs');

@@ -167,9 +167,9 @@ describe('marker secrets, in process: logs, state payloads, reports, files', () 
         await pipeline.dropFile(inputs.noflow, { manifest: inputs.noflow.replace('.csv', '.manifest.json') }),
       );
       // Credentials rotated to a wrong secret: IMS refuses them.
-      pipeline.updateFunctionEnvironment({ AEP_CLIENT_SECRET: WRONG_SECRET });
+      pipeline.rotateAepSecret({ clientSecret: WRONG_SECRET });
       const refused = await pipeline.waitFor(await pipeline.dropFile(inputs.late));
-      pipeline.updateFunctionEnvironment({ AEP_CLIENT_SECRET: SECRET });
+      pipeline.rotateAepSecret({ clientSecret: SECRET });
 
       // The paths this test means to cover did happen.
       expect([ok.status, bad.error?.code, noflow.error?.code, refused.error?.code]).toEqual([

@@ -146,6 +146,8 @@ describe('aep-audience serve, in process', () => {
     const failed = await waitForKey('failed/teamB/', '/bad.csv');
     const execution = failed.split('/')[2]!;
     expect((await bytes(failed)).toString('utf8')).toBe(bad);
+    // HandleFailure writes error.json after it has kept the original.
+    await waitForKey(`reports/${execution}/`, '/error.json');
     expect(await json(`reports/${execution}/error.json`)).toMatchObject({ code: 'VALIDATION_FAILED' });
     const rejects = (await bytes(`reports/${execution}/rejects.csv`)).toString('utf8');
     expect(rejects.split('\n')[0]).toBe('row,column,code,message');

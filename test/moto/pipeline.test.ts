@@ -22,7 +22,9 @@ const progress: string[] = [];
 const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
 async function keys(prefix: string): Promise<string[]> {
-  const listed = await pipeline.s3.send(new ListObjectsV2Command({ Bucket: pipeline.bucket, Prefix: prefix }));
+  const listed = await pipeline.s3.send(
+    new ListObjectsV2Command({ Bucket: pipeline.bucket, Prefix: prefix }),
+  );
   return (listed.Contents ?? []).map((o) => o.Key ?? '');
 }
 
@@ -50,7 +52,9 @@ afterAll(async () => {
 describe('the pipeline with S3 at moto, IAM enforced', () => {
   it('runs the sample to SUCCEEDED, its original archived and its copy staged at moto', async () => {
     const key = 'incoming/moto/customers.csv';
-    const summary = await pipeline.waitFor(await pipeline.dropFile(sample, { key, manifest: sampleManifest }));
+    const summary = await pipeline.waitFor(
+      await pipeline.dropFile(sample, { key, manifest: sampleManifest }),
+    );
     expect(summary, progress.join('\n')).toMatchObject({ status: 'SUCCEEDED', refreshed: false });
     expect(summary.validation).toMatchObject({ valid: true, rows: 3000, invalidRows: 0 });
     expect(await keys(`processed/moto/${summary.execution}/`)).toEqual([
@@ -78,8 +82,13 @@ describe('the pipeline with S3 at moto, IAM enforced', () => {
   it('rejects a bad file into failed/ with error.json, nothing sent to AEP', async () => {
     const key = 'incoming/moto/bad-email.csv';
     const summary = await pipeline.waitFor(await pipeline.dropFile(badCsv, { key }));
-    expect(summary, progress.join('\n')).toMatchObject({ status: 'FAILED', error: { code: 'VALIDATION_FAILED' } });
-    expect(await keys(`failed/moto/${summary.execution}/`)).toEqual([`failed/moto/${summary.execution}/bad-email.csv`]);
+    expect(summary, progress.join('\n')).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'VALIDATION_FAILED' },
+    });
+    expect(await keys(`failed/moto/${summary.execution}/`)).toEqual([
+      `failed/moto/${summary.execution}/bad-email.csv`,
+    ]);
     expect(await pipeline.readJson(`reports/${summary.execution}/error.json`)).toMatchObject({
       code: 'VALIDATION_FAILED',
     });

@@ -193,6 +193,8 @@ describe('headers', () => {
       'x-gw-ims-org-id': 'ORG1@AdobeOrg',
       'x-sandbox-name': 'dev-sandbox',
       accept: 'application/json',
+      // The execution environment calling (this test process here, a Lambda log stream in AWS).
+      'user-agent': `aep-audience-pipeline (process ${process.pid})`,
     };
     expect(post!.headers).toEqual({ ...common, 'content-type': 'application/json' });
     expect(get!.headers).toEqual(common);
@@ -472,6 +474,18 @@ describe('runs', () => {
     const run = await h.client.startRun('aud-1', window);
     expect(run.runId).toBe('run-1');
     expect(h.script.calls('POST', RUNS)).toHaveLength(1);
+  });
+
+  it('never adopts a run another file holds, even in the same time window', async () => {
+    h = harness();
+    h.script.on('POST', RUNS, { fail: 'network' });
+    h.script.on('GET', RUNS, { status: 200, body: { runs: [{ ...runAnswer, runId: 'theirs' }] } });
+    h.script.on('POST', RUNS, { status: 200, body: { ...runAnswer, runId: 'ours' } });
+    const run = await h.client.startRun('aud-1', { ...window, claimedRunIds: ['theirs'] });
+    expect(run.runId).toBe('ours');
+    expect(h.script.calls('POST', RUNS)).toHaveLength(2);
+    // The claimed ids stay local: AEP gets the window only.
+    expect(JSON.parse(String(h.script.requests.at(-1)?.body))).toEqual(window);
   });
 
   it('posts again when the listing shows no run of ours', async () => {

@@ -9,7 +9,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { listedObject, moveObject, objectExists } from '../../functions/shared/s3.ts';
+import { headObject, listedObject, moveObject, objectExists } from '../../functions/shared/s3.ts';
 import { MemoryBucket } from './support/memory-s3.ts';
 
 const bucket = new MemoryBucket();
@@ -123,5 +123,18 @@ describe('moveObject', () => {
     expect(bucket.current(TARGET)).toBe('first');
     expect(bucket.current(SOURCE)).toBe('second');
     expect(bucket.mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+});
+
+describe('headObject', () => {
+  it('names the object and the permissions S3 checks when a HEAD is refused (S3 gives a HEAD 403 no body)', async () => {
+    const error = await headObject(s3, 'drop', `${TARGET}.missing`).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.name).toBe('AccessDenied');
+    expect(error?.message).toBe(
+      `HeadObject of s3://drop/${TARGET}.missing was refused (403): the function needs s3:GetObject on it, and s3:ListBucket on the bucket to learn that a key does not exist`,
+    );
   });
 });

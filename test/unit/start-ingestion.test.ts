@@ -64,7 +64,10 @@ describe('start-ingestion', () => {
       poll: { attempt: 0, waitSeconds: 15 },
     });
     expect(aep.callsOf('startRun')).toEqual([
-      [audience.audienceId, { dataFilterStartTime: LAST_MODIFIED - 1, dataFilterEndTime: LAST_MODIFIED + 1 }],
+      [
+        audience.audienceId,
+        { dataFilterStartTime: LAST_MODIFIED - 1, dataFilterEndTime: LAST_MODIFIED + 1, claimedRunIds: [] },
+      ],
     ]);
     const item = await store.registry.get(name.toLowerCase());
     expect(item?.runCount).toBe(1);
@@ -105,6 +108,32 @@ describe('start-ingestion', () => {
     expect(result.runId).toBe(orphan.runId);
     expect(aep.callsOf('startRun')).toHaveLength(1);
     expect((await store.registry.get(name.toLowerCase()))?.runs['exec-1']?.runId).toBe(orphan.runId);
+  });
+
+  it("does not adopt another file's run that has the same time window (staged within the same seconds)", async () => {
+    const name = uniqueName();
+    const audience = await readyAudience(name);
+    const key = name.toLowerCase();
+    const window = { dataFilterStartTime: LAST_MODIFIED - 1, dataFilterEndTime: LAST_MODIFIED + 1 };
+    // exec-0 ran first and recorded its run; exec-1's earlier attempt asked for one and died unanswered.
+    await store.registry.reserveRun(key, 'exec-0');
+    const theirs = await aep.startRun(audience.audienceId!, window);
+    await store.registry.recordRun(key, 'exec-0', theirs.runId);
+    await store.registry.reserveRun(key, 'exec-1');
+    await store.registry.markRunStarting(key, 'exec-1');
+    const event = taskEvent({
+      name,
+      execution: 'exec-1',
+      stagedLastModified: LAST_MODIFIED,
+      state: { audience },
+    });
+    const result = await startIngestion(event, taskDeps(aep, store.registry));
+    expect(result.runId).not.toBe(theirs.runId);
+    expect(aep.callsOf('startRun').at(-1)).toEqual([
+      audience.audienceId,
+      { ...window, claimedRunIds: [theirs.runId] },
+    ]);
+    expect((await store.registry.get(key))?.runs['exec-1']?.runId).toBe(result.runId);
   });
 
   it('a reservation without a run and no run in AEP: starts one after an outage', async () => {

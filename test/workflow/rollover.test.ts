@@ -5,9 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from '../../functions/shared/registry.ts';
 import { duplicateAudiences, duplicateSelectors, overlappingRuns } from '../../local/aep-simulator/audit.ts';
 import { SIMULATOR_DEFAULT_FLOWS } from '../../local/aep-simulator/index.ts';

@@ -350,7 +350,8 @@ export class AepClient implements AepApi {
     const match = runs.find(
       (run) =>
         run.dataFilterStartTime === input.dataFilterStartTime &&
-        (input.dataFilterEndTime === undefined || run.dataFilterEndTime === input.dataFilterEndTime),
+        (input.dataFilterEndTime === undefined || run.dataFilterEndTime === input.dataFilterEndTime) &&
+        !input.claimedRunIds?.includes(run.runId),
     );
     if (match)
       this.http.settings.logger?.info('Adopted the run an unanswered request started', { route: label });

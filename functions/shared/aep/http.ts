@@ -18,6 +18,13 @@ import type { AepCallRecord } from './types.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH';
 
+/**
+ * Who is calling, on every request: the product, and the execution environment (a Lambda log stream is one
+ * container's). A 429's Retry-After binds the client that received it; another container cannot know of it,
+ * and AEP (or its stand-in) can tell the two apart by this header.
+ */
+export const USER_AGENT = `aep-audience-pipeline (${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? `process ${process.pid}`})`;
+
 export interface AepLogger {
   debug(message: string, fields?: object): void;
   info(message: string, fields?: object): void;
@@ -173,7 +180,7 @@ export class AepHttp {
     try {
       const init: RequestInit = {
         method: request.method,
-        headers: request.headers,
+        headers: { 'User-Agent': USER_AGENT, ...request.headers },
         signal: AbortSignal.timeout(requestTimeoutMs),
       };
       if (request.body !== undefined) init.body = request.body;

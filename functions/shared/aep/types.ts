@@ -84,6 +84,11 @@ export interface StartRunInput {
   dataFilterStartTime: number;
   /** Epoch seconds. */
   dataFilterEndTime?: number;
+  /**
+   * Runs other files already hold (not sent to AEP): a run found after an unanswered POST is adopted only if
+   * it is none of them, since two files staged within the same seconds ask for the same time window.
+   */
+  claimedRunIds?: readonly string[];
 }
 
 export interface BatchExportSettings {
