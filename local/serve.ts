@@ -2,7 +2,9 @@
 // (AWS CLI, rclone, an SDK on default settings) can put files under incoming/; each upload goes through the
 // same EventBridge pattern and start-pipeline handler as in AWS and runs the synthesized state machine.
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type LocalPipeline, LocalUsageError, type StartedRecord } from './runner/pipeline.ts';
+import type { StartedRecord } from './runner/drops.ts';
+import type { LocalPipeline } from './runner/pipeline.ts';
+import { LocalUsageError } from './runner/usage-error.ts';
 import { printSummary } from './summary.ts';
 
 export const DEFAULT_SERVE_PORT = 4566;
