@@ -17,6 +17,8 @@ export interface ServeOptions {
   port: number;
   aepUrl?: string;
   timeScale?: number;
+  /** Variables added to every function's environment (--log-level). */
+  functionEnvironment?: Record<string, string>;
   /** Where the banner, the progress lines and the summaries go. */
   print: (line: string) => void;
 }
@@ -45,6 +47,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     stateDir: options.stateDir,
     aepUrl: options.aepUrl,
     timeScale: options.timeScale,
+    ...(options.functionEnvironment ? { functionEnvironment: options.functionEnvironment } : {}),
     s3Host: options.host,
     s3Port: options.port,
     progressWithFile: true,
