@@ -8,22 +8,6 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /**
- * Files other helpers are rewriting while docs/ lands: they still cite the old briefs, and the lead removes
- * this list once their branches are merged. Each entry must still hold such a reference (a test below fails
- * otherwise), so the list cannot outlive its reason. The other files under rewrite (local/serve.ts,
- * functions/<task>/handler.ts, functions/shared/task-handler.ts, log.ts, metrics.ts) hold none, so they are not
- * listed.
- */
-const PENDING_REWRITE: ReadonlySet<string> = new Set([
-  'local/cli.ts',
-  'local/ops/aws.ts',
-  'local/ops/history.ts',
-  'local/ops/index.ts',
-  'local/ops/redrive.ts',
-  'local/runner/pipeline.ts',
-]);
-
-/**
  * References to documents that are not in the repository. Spelled with escapes so that this file does not
  * match itself: the section sign is \u00a7, and the dots are escaped.
  */
@@ -286,15 +270,8 @@ describe('the repository documents', () => {
   });
 
   it('are the only documents any tracked file refers to', () => {
-    const problems = outsideReferenceProblems(files, tracked).filter((p) => !PENDING_REWRITE.has(p.file));
+    const problems = outsideReferenceProblems(files, tracked);
     expect(problems.map(format)).toEqual([]);
-  });
-
-  it('keep the pending-rewrite list honest: each file on it still refers to an outside document', () => {
-    const stillReferring = new Set(outsideReferenceProblems(files, tracked).map((p) => p.file));
-    const stale = [...PENDING_REWRITE].filter((file) => !stillReferring.has(file));
-    // A file that no longer refers to an outside document must leave the list, so that it is checked again.
-    expect(stale).toEqual([]);
   });
 });
 
