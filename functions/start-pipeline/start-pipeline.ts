@@ -23,8 +23,27 @@ export const objectCreatedEventSchema = z.object({
   }),
 });
 
-/** How the event spells the object key: `url` (form-encoded, `red+flower.csv`) as S3 notifications do, or `raw`. */
+/** How the event spells the object key: `raw` (the key as stored), or `url` (form-encoded, `red+flower.csv`). */
 export type KeyEncoding = 'url' | 'raw';
+
+/**
+ * EventBridge's "Object Created" carries the key as stored, unlike the classic S3 notifications to Lambda, SQS and
+ * SNS, whose keys are form-encoded. The evidence, as no AWS page says it in so many words:
+ * - S3 User Guide "Event message structure" (awsdocs/amazon-s3-userguide doc_source/notification-content-structure.md)
+ *   says "The object key name value is URL encoded" of the `s3` key of the classic record; its EventBridge page,
+ *   "EventBridge event message structure" (doc_source/ev-events.md), describes `detail.object` with no such note.
+ * - A published EventBridge event (gist vincentclaes/7a5eb53acc05b316c86769fed25d4e1a, reason
+ *   CompleteMultipartUpload) has `"key": "raw/health-check/2023-08-08T14:03:40.532432.zip"`: its colons are not
+ *   `%3A`, as a classic notification writes them (aws/aws-sdk-js#837: `test%2F10%3A47%3A07...`).
+ * - aws-solutions-library-samples/guidance-for-medialake-on-aws PR #21, tested against AWS with files named
+ *   `%2B++ %20.mp3` and `test+b.png`: "EventBridge delivers the object key un-encoded, so it is used as-is"
+ *   (its tests, TestEventBridgeKeyNotDecoded).
+ * - moto 5.2.1 s3/notifications.py form-encodes the key (`quote_plus`) for Lambda, SQS and SNS only (getmoto/moto
+ *   PR #9060) and sends `key.name` as it is to EventBridge.
+ * Libraries that decode it anyway (Powertools for Python's `S3EventBridgeNotificationObject.key` uses
+ * `unquote_plus`; LocalStack `quote`s it) cite no captured event. `url` stays for a deployment that finds otherwise.
+ */
+export const DEFAULT_KEY_ENCODING: KeyEncoding = 'raw';
 
 export interface StartPipelineConfig {
   stateMachineArn: string;
@@ -52,8 +71,9 @@ export class MalformedEventError extends Error {
 }
 
 /**
- * S3 documents notification keys as URL-encoded form values (`red flower.csv` → `red+flower.csv`). A key that
- * does not decode (a stray `%`) is taken as it is rather than failing the upload.
+ * `raw` keys are used as they are. `url` keys are decoded as form values, as S3 documents its classic
+ * notifications (`red flower.csv` → `red+flower.csv`, `a+b` → `a%2Bb`); one that does not decode (a stray `%`)
+ * is taken as it is rather than failing the upload.
  */
 export function decodeEventKey(key: string, encoding: KeyEncoding): string {
   if (encoding === 'raw') return key;

@@ -9,6 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { KeyEncoding } from '../../functions/start-pipeline/start-pipeline.ts';
 import { TaskFunction } from './task-function.ts';
 import { allowDescribeExecutions } from './workflow.ts';
 
@@ -44,6 +45,9 @@ export class Trigger extends Construct {
       environment: {
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         BUCKET_NAME: props.bucket.bucketName,
+        // EventBridge sends keys as stored: start-pipeline.ts DEFAULT_KEY_ENCODING gives the evidence. Set here
+        // too, so the deployed function does not depend on the code's default and an operator can see and flip it.
+        S3_EVENT_KEY_ENCODING: 'raw' satisfies KeyEncoding,
       },
     });
     const fn = this.startPipeline.function;
