@@ -5,13 +5,13 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { readEnv } from '../shared/env.ts';
 import { createLogger, invocationLogger } from '../shared/log.ts';
-import { type StartPipelineResult, startPipeline } from './start-pipeline.ts';
+import { DEFAULT_KEY_ENCODING, type StartPipelineResult, startPipeline } from './start-pipeline.ts';
 
 // Built once per cold start; a missing setting fails the init, loudly, before any event is taken.
 const env = readEnv(
   z.object({
     STATE_MACHINE_ARN: z.string().min(1),
-    S3_EVENT_KEY_ENCODING: z.enum(['url', 'raw']).default('url'),
+    S3_EVENT_KEY_ENCODING: z.enum(['url', 'raw']).default(DEFAULT_KEY_ENCODING),
   }),
 );
 // The endpoint comes from AWS_ENDPOINT_URL_SFN when set (the local runner), which the SDK reads itself.

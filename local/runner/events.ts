@@ -11,14 +11,6 @@ export type ObjectCreated = Omit<S3ObjectCreated, 'versionId' | 'reason'> & {
   reason: string;
 };
 
-/**
- * Keys in S3 event notifications are URL-encoded as a form (`red flower.jpg` → `red+flower.jpg`, `/` kept);
- * start-pipeline decodes them (S3_EVENT_KEY_ENCODING=url), so the local events carry them the same way.
- */
-export function encodeEventKey(key: string): string {
-  return encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+');
-}
-
 let sequence = 0;
 /** S3's sequencer: hexadecimal, larger for each later write (the time, then a counter within this process). */
 export function nextSequencer(): string {
@@ -40,7 +32,9 @@ export function objectCreatedEvent(event: ObjectCreated) {
       version: '0',
       bucket: { name: event.bucket },
       object: {
-        key: encodeEventKey(event.key),
+        // EventBridge's Object Created carries the key as stored, unlike S3's form-encoded classic
+        // notifications (the evidence: functions/start-pipeline/start-pipeline.ts, DEFAULT_KEY_ENCODING).
+        key: event.key,
         size: event.size,
         etag: event.etag.replaceAll('"', ''),
         'version-id': event.versionId,

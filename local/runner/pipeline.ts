@@ -26,7 +26,6 @@ import type { HistoryEvent, LocalExecution, LocalStepFunctions } from './step-fu
 import type { Json, TaskFunction } from './synthesized.ts';
 import { LocalUsageError } from './usage-error.ts';
 
-export { encodeEventKey } from './events.ts';
 export { LOCAL_BUCKET, LOCAL_STATE_MACHINE, LOCAL_TABLE } from './local-names.ts';
 export { causeText } from './progress.ts';
 export type { ExecutionSummary, LocalPipelineOptions, StartedRecord };
