@@ -30,6 +30,27 @@ beforeAll(() => {
   });
 });
 
+/** The condition on CloudWatch's statements: on behalf of an alarm of this account, in this region. */
+const thisAccountsAlarms = {
+  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+  ArnLike: {
+    'aws:SourceArn': {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':cloudwatch:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':alarm:*',
+        ],
+      ],
+    },
+  },
+};
+
 const topicId = (json: Json, kind: 'Outcomes' | 'Alarms') =>
   logicalIdOfType(json, 'AWS::SNS::Topic', new RegExp(`^Notifications${kind}`));
 
@@ -44,6 +65,7 @@ describe('topics', () => {
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: thisAccountsAlarms,
           }),
         ]),
       },
@@ -53,6 +75,29 @@ describe('topics', () => {
         'Fn::GetAtt': [keyId, 'Arn'],
       });
     }
+  });
+
+  it("lets this account's CloudWatch alarms publish to the alarm topic, and no service the outcome topic", () => {
+    const json = byDefault.toJSON();
+    byDefault.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId(json, 'Alarms') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsOfThisAccountPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId(json, 'Alarms') },
+            Condition: thisAccountsAlarms,
+          },
+        ]),
+      },
+    });
+    const outcomePolicy = Object.values<Json>(json.Resources).find(
+      (r) => r.Type === 'AWS::SNS::TopicPolicy' && r.Properties.Topics[0].Ref === topicId(json, 'Outcomes'),
+    );
+    expect(outcomePolicy.Properties.PolicyDocument.Statement.map((st: Json) => st.Effect)).toEqual(['Deny']);
   });
 
   it('refuses publishing over plain HTTP on both topics', () => {
