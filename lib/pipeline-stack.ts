@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config.ts';
 import { AepCredentials } from './constructs/aep-credentials.ts';
 import { AepSourceAccess } from './constructs/aep-source-access.ts';
-import { PipelineAlarms } from './constructs/alarms.ts';
+import { type DeadEndQueue, PipelineAlarms } from './constructs/alarms.ts';
 import { AudienceRegistry } from './constructs/audience-registry.ts';
 import { PipelineDashboard } from './constructs/dashboard.ts';
 import { DropBucket } from './constructs/drop-bucket.ts';
@@ -82,9 +82,24 @@ export class PipelineStack extends Stack {
     ]) {
       this.topics.allowPublishOutcomes(ending);
     }
-    const deadEndQueues = {
-      DeliveryDeadLetterQueue: this.trigger.deadLetterQueue,
-      StartFailureQueue: this.trigger.failureQueue,
+    const notStarted = (queue: string) =>
+      `An uploaded file did not start an execution: its event is in ${queue}; read it, fix the cause, upload the file again`;
+    const deadEndQueues: Record<string, DeadEndQueue> = {
+      DeliveryDeadLetterQueue: {
+        queue: this.trigger.deadLetterQueue,
+        alarmDescription: notStarted('DeliveryDeadLetterQueue'),
+      },
+      StartFailureQueue: {
+        queue: this.trigger.failureQueue,
+        alarmDescription: notStarted('StartFailureQueue'),
+      },
+      FailureRecordDeadLetterQueue: {
+        queue: this.executionFailureRule.deadLetterQueue,
+        alarmDescription:
+          'An execution failed, timed out or was aborted, and its event could not be delivered to ' +
+          'record-execution-failure: no error.json was written and the team was not told. The event in ' +
+          'FailureRecordDeadLetterQueue names the execution; read its history, tell the team, redrive or have the file uploaded again',
+      },
     };
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       topic: this.topics.alarms,
@@ -95,7 +110,9 @@ export class PipelineStack extends Stack {
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
       namespace: config.metricsNamespace,
       stateMachine,
-      deadEndQueues,
+      deadEndQueues: Object.fromEntries(
+        Object.entries(deadEndQueues).map(([name, { queue }]) => [name, queue]),
+      ),
       functions,
     });
 

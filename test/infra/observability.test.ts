@@ -185,9 +185,13 @@ describe('alarms', () => {
     }
   });
 
-  it('fire on the first event in the dead-letter queue and in the start-failure queue', () => {
+  it("fire on the first event in each queue of lost events: the trigger's two, the failure rule's one", () => {
     const json = byDefault.toJSON();
-    for (const queue of ['TriggerDeliveryDeadLetterQueue', 'TriggerStartFailureQueue']) {
+    for (const queue of [
+      'TriggerDeliveryDeadLetterQueue',
+      'TriggerStartFailureQueue',
+      'ExecutionFailuresDeadLetterQueue',
+    ]) {
       const queueId = logicalIdOfType(json, 'AWS::SQS::Queue', new RegExp(`^${queue}`));
       byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
@@ -221,7 +225,7 @@ describe('alarms', () => {
     const alarms = Object.values<Json>(byDefault.toJSON().Resources).filter(
       (r) => r.Type === 'AWS::CloudWatch::Alarm',
     );
-    expect(alarms).toHaveLength(2 + 2 + FUNCTION_NAMES.length);
+    expect(alarms).toHaveLength(2 + 3 + FUNCTION_NAMES.length);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([alarmTopic()]);
   });
 });
