@@ -46,7 +46,9 @@ export class PipelineStack extends Stack {
 
     this.dropBucket = new DropBucket(this, 'DropBucket', config);
     const bucket = this.dropBucket.bucket;
-    this.registry = new AudienceRegistry(this, 'AudienceRegistry');
+    this.registry = new AudienceRegistry(this, 'AudienceRegistry', {
+      existingTableName: config.registryTableName,
+    });
     this.credentials = new AepCredentials(this, 'AepCredentials', {
       secretName: config.secretName,
       secretArn: config.secretArn,

@@ -27,6 +27,7 @@ beforeAll(() => {
     failedRetentionDays: 20,
     reportsRetentionDays: 30,
     noncurrentVersionRetentionDays: 3,
+    accessLogsRetentionDays: 400,
   });
 });
 
@@ -270,6 +271,14 @@ describe('retention', () => {
       'failed/': 90,
       versions: 7,
     });
+  });
+
+  it('expires the access logs after the configured days', () => {
+    const json = configured.toJSON();
+    const logs = json.Resources[logicalIdOfType(json, 'AWS::S3::Bucket', /AccessLogs/)];
+    expect(logs.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ ExpirationInDays: 400 }),
+    ]);
   });
 
   it('expires them after the configured days', () => {

@@ -117,6 +117,18 @@ describe('drop bucket', () => {
     });
   });
 
+  it('expires its access logs and their failed uploads, after 90 days by default', () => {
+    const logsId = logicalIdOfType(json, 'AWS::S3::Bucket', /AccessLogs/);
+    expect(json.Resources[logsId].Properties.LifecycleConfiguration.Rules).toEqual([
+      {
+        Id: 'expire-access-logs',
+        ExpirationInDays: 90,
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        Status: 'Enabled',
+      },
+    ]);
+  });
+
   it('needs no custom resource to turn EventBridge on', () => {
     template.resourceCountIs('Custom::S3BucketNotifications', 0);
   });
