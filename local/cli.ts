@@ -1,7 +1,18 @@
-// The `aep-audience` command line: run files through the local pipeline, or validate one (DESIGN §5).
+// The `aep-audience` command line: run files through the local pipeline, validate one, serve a drop zone, or
+// ask the deployed stack (docs/contracts.md#command-line); each command takes only the flags of its table.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { commandHelp, programHelp } from './cli-help.ts';
+import {
+  type CommandName,
+  type CommandSpec,
+  commandSpec,
+  commandsTaking,
+  FLAGS,
+  type Flag,
+  TOP_LEVEL_FLAGS,
+} from './cli-table.ts';
 import type { LocalPipeline } from './runner/pipeline.ts';
 import { printSummary } from './summary.ts';
 
@@ -9,70 +20,12 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-const HELP = `aep-audience: turn a customer CSV into an activated AEP external audience, on this machine.
-
-Usage:
-  aep-audience run <file.csv>... [--manifest m.json] [--aep-url URL] [--s3-endpoint URL] [--bundles]
-                   [--log-level L] [--json]
-  aep-audience validate <file.csv> [--manifest m.json] [--json]
-  aep-audience serve [--port 4566] [--host 127.0.0.1] [--aep-url URL]
-  aep-audience executions [--status S] [--since 24h|2026-11-28] [--limit N] [--stack NAME] [--region R] [--json]
-  aep-audience show <execution> [--stack NAME] [--region R] [--json]
-  aep-audience redrive <execution> [--stack NAME] [--region R] [--json]
-  aep-audience --help
-
-Commands:
-  run        Drops each file into the embedded S3 bucket under incoming/, which starts the same state
-             machine that 'cdk synth' produces, with the real Lambda handlers, against the embedded AEP
-             simulator (or --aep-url). Prints progress state by state and a summary.
-  validate   Validates a file as the pipeline would, writing nothing (a dry run).
-  serve      A local drop zone: the embedded S3 server on --port, so any S3 client (aws s3 cp, rclone, an SDK)
-             can put files under incoming/; each CSV starts an execution as the EventBridge rule does in AWS,
-             progress is printed as it happens, reports are read back through the same endpoint. Ctrl-C stops.
-
-Operator commands, against the deployed stack (found by its CloudFormation outputs, with the AWS SDK's
-default credentials: AWS_PROFILE, environment, SSO...):
-  executions Recent executions, newest first: start, status, duration, stage reached, audience, file.
-  show       One execution (name or ARN): its states in order, retries, failures, redrives, and its reports.
-  redrive    Resumes an execution an outage stopped, at the task that failed (Step Functions redrive).
-             Refuses one the file made fail: fix the file and upload it again instead.
-
-Options:
-  --manifest m.json  The file's manifest (DESIGN §3). Default: <file>.manifest.json beside the CSV, if any.
-                     With several files, each uses its own sibling manifest.
-  --aep-url URL      Any AEP-compatible server: IMS at URL/ims/token/v3, Platform under URL/data/...
-                     Credentials from AEP_CLIENT_ID, AEP_CLIENT_SECRET, AEP_ORG_ID, AEP_SANDBOX_NAME,
-                     AEP_BASE_CONNECTION_ID and optionally AEP_SCOPES.
-  --time-scale N     Simulated seconds per real second for Wait states and retries
-                     (default 1000 with the simulator, 10 with --aep-url).
-  --s3-endpoint URL  run: S3 at URL instead of the embedded server, judged by that endpoint's own IAM
-                     (moto_server): the runner creates the bucket and each function's role there, and each
-                     function signs with its role's credentials (AssumeRole). The administrator's key comes
-                     from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-  --bundles          run: the functions' code from the bundles 'cdk synth' writes (index.mjs) instead of the
-                     TypeScript sources.
-  --log-level L      run, serve: the functions' LOG_LEVEL (DEBUG, INFO, WARN, ERROR; default the
-                     template's, INFO).
-  --json             JSON on stdout and nothing else there: one object per file, an array for several.
-  --stack NAME       The deployed stack (default: cdk.json's pipeline.stackName, AepAudiencePipeline).
-  --region R         Its region (default: the SDK's, from AWS_REGION or the profile).
-  --status S         executions: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.
-  --since T          executions: started within a span (90m, 24h, 7d) or since a date (2026-11-28).
-  --limit N          executions: at most N (default 50).
-  --port N           serve: the S3 port (default 4566; 0 = any free port).
-  --host H           serve: the address to listen on (default 127.0.0.1, this machine only).
-  -h, --help         This text.
-
-Local state (S3 data, reports, audience registry, simulator) lives under .local/<target>/; delete that
-folder to start afresh. Each function runs in execution environments of its own with only its synthesized
-environment, and every AWS call it makes is authorized against its synthesized IAM statements and the
-resource policies, as AWS would: a refused call fails the task with AccessDenied, naming the function, the
-action and the resource.
-
-Exit codes: 0 all succeeded / valid, 1 a pipeline failure / invalid file, 2 usage or configuration error.`;
-
-class UsageError extends Error {
-  constructor(message: string) {
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The command whose usage was wrong, for the hint to its own --help. */
+    readonly command?: string,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -83,10 +36,31 @@ interface Io {
   stderr: (text: string) => void;
 }
 
-const defaultIo: Io = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-};
+let processIo: Io | undefined;
+
+/**
+ * process.stdout and stderr, quiet once their reader has gone (`aep-audience ... | head -c 10`): EPIPE ends the
+ * output, not the command, which finishes (an execution is not left half done) and exits with its own code.
+ */
+function defaultIo(): Io {
+  if (processIo) return processIo;
+  const closed = { stdout: false, stderr: false };
+  for (const name of ['stdout', 'stderr'] as const) {
+    process[name].on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      closed[name] = true;
+    });
+  }
+  processIo = {
+    stdout: (text) => {
+      if (!closed.stdout) process.stdout.write(text);
+    },
+    stderr: (text) => {
+      if (!closed.stderr) process.stderr.write(text);
+    },
+  };
+  return processIo;
+}
 
 export function localRoot(): string {
   return process.env.AEP_AUDIENCE_LOCAL_DIR ?? path.join(process.cwd(), '.local');
@@ -133,7 +107,7 @@ function manifestFor(file: string, explicit: string | undefined): string | undef
   return sibling !== file && existsSync(sibling) ? sibling : undefined;
 }
 
-async function runCommand(files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+async function runCommand(files: string[], values: FlagValues, io: Io): Promise<number> {
   if (files.length === 0) throw new UsageError('run needs at least one CSV file');
   if (values.manifest && files.length > 1)
     throw new UsageError('--manifest applies to one file; give each file a sibling <name>.manifest.json');
@@ -196,7 +170,7 @@ async function runCommand(files: string[], values: Record<string, unknown>, io: 
   }
 }
 
-async function validateCommand(files: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+async function validateCommand(files: string[], values: FlagValues, io: Io): Promise<number> {
   if (files.length !== 1) throw new UsageError('validate takes exactly one CSV file');
   const [file] = files as [string];
   if (!existsSync(file)) throw new UsageError(`file not found: ${file}`);
@@ -217,7 +191,7 @@ async function validateCommand(files: string[], values: Record<string, unknown>,
   return result.valid ? EXIT_OK : EXIT_FAILED;
 }
 
-async function serveCommand(args: string[], values: Record<string, unknown>, io: Io): Promise<number> {
+async function serveCommand(args: string[], values: FlagValues, io: Io): Promise<number> {
   if (args.length > 0)
     throw new UsageError(`serve takes no files (got ${args.join(' ')}): upload them instead`);
   const { DEFAULT_SERVE_PORT, startServe } = await import('./serve.ts');
@@ -228,7 +202,8 @@ async function serveCommand(args: string[], values: Record<string, unknown>, io:
   const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
   if (timeScale !== undefined && !(timeScale > 0))
     throw new UsageError('--time-scale must be a positive number');
-  const { LocalUsageError } = await import('./runner/pipeline.ts');
+  const functionEnvironment = logLevelEnvironment(values['log-level']);
+  const { LocalUsageError } = await import('./runner/usage-error.ts');
   let serving: Awaited<ReturnType<typeof startServe>>;
   try {
     serving = await startServe({
@@ -237,6 +212,7 @@ async function serveCommand(args: string[], values: Record<string, unknown>, io:
       port,
       aepUrl,
       timeScale,
+      ...(functionEnvironment ? { functionEnvironment } : {}),
       print: (line) => io.stdout(`${line}\n`),
     });
   } catch (error) {
@@ -253,45 +229,120 @@ async function serveCommand(args: string[], values: Record<string, unknown>, io:
   return EXIT_OK;
 }
 
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        manifest: { type: 'string' },
-        'aep-url': { type: 'string' },
-        'time-scale': { type: 'string' },
-        's3-endpoint': { type: 'string' },
-        bundles: { type: 'boolean' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        stack: { type: 'string' },
-        region: { type: 'string' },
-        status: { type: 'string' },
-        since: { type: 'string' },
-        limit: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+const HANDLERS: Record<CommandName, (args: string[], values: FlagValues, io: Io) => Promise<number>> = {
+  run: runCommand,
+  validate: validateCommand,
+  serve: serveCommand,
+  executions: opsCommand('executions'),
+  show: opsCommand('show'),
+  redrive: opsCommand('redrive'),
+};
+
+function opsCommand(command: 'executions' | 'show' | 'redrive') {
+  return async (args: string[], values: FlagValues, io: Io): Promise<number> => {
+    const { runOpsCommand } = await import('./ops/index.ts');
+    const text = (name: string) => (typeof values[name] === 'string' ? values[name] : undefined);
+    return runOpsCommand(
+      command,
+      args,
+      {
+        stack: text('stack'),
+        region: text('region'),
+        status: text('status'),
+        since: text('since'),
+        limit: text('limit'),
+        json: values.json === true,
       },
-    });
-    const [command, ...files] = positionals;
-    if (values.help || !command) {
-      io.stdout(`${HELP}\n`);
+      io,
+    );
+  };
+}
+
+function parseOptions(flags: readonly Flag[]) {
+  return Object.fromEntries(
+    flags.map((f) => [f.name, { type: f.type, ...(f.short ? { short: f.short } : {}) }]),
+  ) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
+}
+
+/** Where the command is in argv: the first positional, read with every flag known so that values are skipped. */
+function splitCommand(argv: string[]): { command: string | undefined; rest: string[] } {
+  const { tokens } = parseArgs({
+    args: argv,
+    options: parseOptions(Object.values(FLAGS)),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const first = tokens.find((token) => token.kind === 'positional');
+  if (!first) return { command: undefined, rest: argv };
+  return { command: first.value, rest: argv.filter((_, index) => index !== first.index) };
+}
+
+/**
+ * Parses a command's arguments with its own flags only: a flag of another command (or of none) is a usage
+ * error that names it, the command, and which commands do take it.
+ */
+function parseFlags(
+  command: CommandSpec | undefined,
+  args: string[],
+): { values: FlagValues; positionals: string[] } {
+  const flags = command?.flags ?? TOP_LEVEL_FLAGS;
+  const options = parseOptions(flags);
+  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || Object.hasOwn(options, token.name)) continue;
+    const takers = commandsTaking(token.name);
+    const where = takers.length ? `; it is a flag of ${takers.join(', ')}` : '';
+    if (!command) throw new UsageError(`${token.rawName} needs a command before it${where}`);
+    const own = flags.map((f) => `--${f.name}`).join(', ');
+    throw new UsageError(
+      `${command.name} does not take ${token.rawName}${where} (${command.name} takes ${own})`,
+      command.name,
+    );
+  }
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    if (!(error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) throw error;
+    const prefix = command ? `${command.name}: ` : '';
+    throw new UsageError(`${prefix}${(error as Error).message}`, command?.name);
+  }
+}
+
+/** The command (none for `aep-audience` alone or with --help), its flags' values and its arguments. */
+export function parseCommandLine(argv: string[]): {
+  command: CommandSpec | undefined;
+  values: FlagValues;
+  positionals: string[];
+} {
+  const split = splitCommand(argv);
+  const command = split.command === undefined ? undefined : commandSpec(split.command);
+  if (split.command !== undefined && !command) throw new UsageError(`unknown command "${split.command}"`);
+  return { command, ...parseFlags(command, split.rest) };
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  let commandName: string | undefined;
+  try {
+    const { command, values, positionals } = parseCommandLine(argv);
+    if (!command) {
+      io.stdout(`${programHelp()}\n`);
       return values.help ? EXIT_OK : EXIT_USAGE;
     }
-    if (command === 'run') return await runCommand(files, values, io);
-    if (command === 'validate') return await validateCommand(files, values, io);
-    if (command === 'serve') return await serveCommand(files, values, io);
-    if (command === 'executions' || command === 'show' || command === 'redrive') {
-      const { runOpsCommand } = await import('./ops/index.ts');
-      return await runOpsCommand(command, files, values, io);
+    commandName = command.name;
+    if (values.help) {
+      io.stdout(`${commandHelp(command)}\n`);
+      return EXIT_OK;
     }
-    throw new UsageError(`unknown command "${command}"`);
+    return await HANDLERS[command.name](positionals, values, io);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
-      io.stderr(`aep-audience: ${(error as Error).message}\nRun 'aep-audience --help' for usage.\n`);
+    if (error instanceof UsageError) {
+      const about = error.command ?? commandName;
+      io.stderr(
+        `aep-audience: ${error.message}\nRun 'aep-audience${about ? ` ${about}` : ''} --help' for usage.\n`,
+      );
       return EXIT_USAGE;
     }
     if ((error as Error).name === 'ConfigError') {

@@ -2,7 +2,9 @@
 // (AWS CLI, rclone, an SDK on default settings) can put files under incoming/; each upload goes through the
 // same EventBridge pattern and start-pipeline handler as in AWS and runs the synthesized state machine.
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type LocalPipeline, LocalUsageError, type StartedRecord } from './runner/pipeline.ts';
+import type { StartedRecord } from './runner/drops.ts';
+import type { LocalPipeline } from './runner/pipeline.ts';
+import { LocalUsageError } from './runner/usage-error.ts';
 import { printSummary } from './summary.ts';
 
 export const DEFAULT_SERVE_PORT = 4566;
@@ -15,6 +17,8 @@ export interface ServeOptions {
   port: number;
   aepUrl?: string;
   timeScale?: number;
+  /** Variables added to every function's environment (--log-level). */
+  functionEnvironment?: Record<string, string>;
   /** Where the banner, the progress lines and the summaries go. */
   print: (line: string) => void;
 }
@@ -43,6 +47,7 @@ export async function startServe(options: ServeOptions): Promise<Serving> {
     stateDir: options.stateDir,
     aepUrl: options.aepUrl,
     timeScale: options.timeScale,
+    ...(options.functionEnvironment ? { functionEnvironment: options.functionEnvironment } : {}),
     s3Host: options.host,
     s3Port: options.port,
     progressWithFile: true,

@@ -1,6 +1,6 @@
 // The human-readable summary of one execution, as `run` and `serve` print it.
 import { SUPERSEDED_NOTE } from '../functions/archive-file/archive-file.ts';
-import type { ExecutionSummary } from './runner/pipeline.ts';
+import type { ExecutionSummary } from './runner/execution-summary.ts';
 
 export function printSummary(
   summary: ExecutionSummary,

@@ -97,7 +97,8 @@ async function adoptExisting(generation: Generation, deps: AepTaskDeps): Promise
 
 /**
  * POST the audience. `resuming` is true when this execution's own claim was already there: an earlier attempt
- * may have created the audience without learning so, and a 409 then means "it did" (DESIGN §1).
+ * may have created the audience without learning so, and a 409 then means "it did"
+ * (docs/architecture.md#retries-and-idempotency).
  */
 async function create(
   generation: Generation,

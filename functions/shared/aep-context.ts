@@ -55,7 +55,7 @@ function optionalPositiveInt(name: string): number | undefined {
   return value;
 }
 
-/** AEP's guardrail: 100 ingestion runs per sandbox and UTC day (aep-api.md §6). */
+/** AEP's guardrail: 100 ingestion runs per sandbox and UTC day (docs/aep.md#guardrails). */
 export const DEFAULT_DAILY_RUN_BUDGET = 100;
 
 function choiceFromEnv<T extends string>(name: string, choices: readonly [T, ...T[]]): T {

@@ -1,4 +1,5 @@
-// Outcome notifications (DESIGN §1): every file, success or failure, ends with one short message on one SNS
+// Outcome notifications (docs/architecture.md#flow-in-aws): every file, success or failure, ends with one
+// short message on one SNS
 // topic, so the team that dropped it hears back. The port has two adapters: SNS in AWS
 // (NOTIFICATION_TOPIC_ARN), a JSON-lines file in the local runner (NOTIFICATIONS_FILE).
 // Messages carry names, ids, counts, codes and the pipeline's own messages: no cell value, no secret.

@@ -1,5 +1,6 @@
 // Pipeline error codes: the `Error` a task throws, matched by the state machine's Retry/Catch (lib/) and
-// reported to users (DESIGN §5). One module, imported by the functions and by the infrastructure.
+// reported to users (docs/contracts.md#pipeline-error-codes). One module, imported by the functions and by
+// the infrastructure.
 
 /** Codes of a wrong file or request: caught into HandleFailure; the fix is a new upload. */
 export const CAUGHT_ERROR_CODES = [

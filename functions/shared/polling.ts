@@ -1,4 +1,5 @@
-// Growing, bounded poll intervals for the Wait states after CreateAudience and StartIngestion (DESIGN §1):
+// Growing, bounded poll intervals for the Wait states after CreateAudience and StartIngestion
+// (docs/architecture.md#state-machine):
 // sleeping inside a Lambda would bill idle time, and unbounded polling would hit the 25,000-event history limit.
 import { PipelineError } from './pipeline-errors.ts';
 import type { Poll } from './state.ts';

@@ -14,7 +14,7 @@ import { Coordination } from './coordination.ts';
 import { PipelineError } from './pipeline-errors.ts';
 import type { AudiencePlan } from './state.ts';
 
-/** AEP's maximum number of ingestion runs per audience (aep-api.md §6). */
+/** AEP's maximum number of ingestion runs per audience (docs/aep.md#guardrails). */
 export const MAX_RUNS_PER_AUDIENCE = 10;
 
 export type AudienceStatus = 'CREATING' | 'READY';

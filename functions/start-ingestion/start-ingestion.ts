@@ -1,6 +1,6 @@
 // StartIngestion: start one AEP ingestion run that selects this execution's staged copy by its LastModified.
 // Idempotent per execution: a retry or redrive finds its reservation and run instead of starting another.
-// Guardrails first (DESIGN §1, README "Concurrency and AEP guardrails"): the audience's lock (one run at a
+// Guardrails first (docs/architecture.md#registry-and-locks): the audience's lock (one run at a
 // time), its run count (10 per audience) and the day's run budget (100 per sandbox). A busy lock or a spent
 // budget returns WAITING, and the state machine waits in WaitForRunSlot before asking again.
 import { AepError, AepRunInProgressError } from '../shared/aep/errors.ts';

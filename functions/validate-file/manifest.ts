@@ -1,4 +1,5 @@
-// The optional manifest beside a CSV (DESIGN §3): a strict zod schema (unknown keys are an error), and its
+// The optional manifest beside a CSV (docs/contracts.md#manifest): a strict zod schema (unknown keys are an
+// error), and its
 // conversion to the state's destinations.
 import { z } from 'zod';
 import { AEP_FIELD_TYPES } from '../shared/aep/types.ts';

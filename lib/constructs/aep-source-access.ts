@@ -1,5 +1,6 @@
 // The IAM user AEP's S3 source connection signs in as: it may read the staged copies and nothing else.
-// The stack creates no access key: an operator creates one and gives it to AEP (see the README).
+// The stack creates no access key: an operator creates one and gives it to AEP
+// (docs/operations.md#rotating-the-aep-source-users-key).
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';

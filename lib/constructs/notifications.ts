@@ -1,5 +1,6 @@
 // The two SNS topics of the pipeline, encrypted with one customer-managed key and refusing plain HTTP:
-// - outcomes: one short message per file, success or failure, for the teams that drop files;
+// - outcomes: one short message per file, success or failure, for the teams that drop files
+//   (docs/architecture.md#flow-in-aws);
 // - alarms: CloudWatch alarms for operators, e-mailed to `alarmEmail` when the configuration sets one.
 //
 // Who may publish, and what AWS says about it:

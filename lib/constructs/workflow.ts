@@ -1,4 +1,5 @@
-// The state machine: one execution per file, state names that read as a story in the console (DESIGN §1).
+// The state machine: one execution per file, state names that read as a story in the console
+// (docs/architecture.md#state-machine).
 // Wrong files and requests are caught into HandleFailure; outages are retried, then left uncaught so the
 // execution fails at the task and an operator can redrive it there.
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -122,7 +123,7 @@ export class Workflow extends Construct {
     const waitForIngestion = new sfn.Wait(this, 'WaitForIngestion', {
       time: sfn.WaitTime.secondsPath('$.ingestion.poll.waitSeconds'),
     });
-    // The audience's other run, or the day's run budget (README "Concurrency and AEP guardrails").
+    // The audience's other run, or the day's run budget (docs/architecture.md#registry-and-locks).
     const waitForRunSlot = new sfn.Wait(this, 'WaitForRunSlot', {
       time: sfn.WaitTime.secondsPath('$.ingestion.poll.waitSeconds'),
     });

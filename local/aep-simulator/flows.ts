@@ -57,7 +57,10 @@ export function getFlow(ctx: SimContext, req: SimRequest): SimResponse {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** Settings of file-based exports; a streaming selector takes only {id, name?, description?} (+ §7 #10 extras). */
+/**
+ * Settings of file-based exports; a streaming selector takes only {id, name?, description?}, plus the
+ * extras of docs/aep.md#where-adobes-docs-disagree, item 10.
+ */
 const BATCH_ONLY_KEYS = ['filenameTemplate', 'exportMode', 'schedule'];
 
 const FREQUENCIES: Record<string, string[]> = {
@@ -72,7 +75,7 @@ function validDate(value: unknown): value is string {
   return !Number.isNaN(parsed) && new Date(parsed).toISOString().startsWith(value);
 }
 
-/** File-based destination rules of aep-api.md §5; returns what is wrong, if anything. */
+/** File-based destination rules of docs/aep.md#activation; returns what is wrong, if anything. */
 function batchProblem(value: Record<string, unknown>): string | undefined {
   const template = value.filenameTemplate;
   if (

@@ -1,4 +1,4 @@
-// The embedded AEP simulator (dev/test only, never bundled): IMS + Platform routes of aep-api.md on one
+// The embedded AEP simulator (dev/test only, never bundled): IMS + Platform routes of docs/aep.md on one
 // loopback HTTP server, with a fast clock, fault injection, a call log, contract-violation records, persistence.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

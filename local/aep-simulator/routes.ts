@@ -55,7 +55,7 @@ export interface MatchedRoute {
 }
 
 export function matchRoute(method: string, path: string): MatchedRoute | undefined {
-  // Trailing slashes are optional (the create route is documented with one, aep-api.md §4.1).
+  // Trailing slashes are optional (the create route is documented with one, docs/aep.md#external-audiences).
   const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
   for (const candidate of ROUTES) {
     if (candidate.method !== method || candidate.segments.length !== segments.length) continue;

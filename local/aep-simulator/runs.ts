@@ -70,7 +70,8 @@ function runView(ctx: SimContext, run: StoredRun): Record<string, unknown> {
   };
 }
 
-/** Epoch seconds; a value above 1e12 is milliseconds (aep-api.md §7 #5), taken but recorded. */
+/** Epoch seconds; a value above 1e12 is milliseconds (docs/aep.md#where-adobes-docs-disagree, item 5),
+ * taken but recorded. */
 function epochSeconds(ctx: SimContext, field: string, value: unknown): number | string {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return `${field} must be epoch seconds`;

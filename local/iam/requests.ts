@@ -1,7 +1,9 @@
 // Reads an AWS SDK request as the service would: the SigV4 credential scope (who, where, which service) and
 // the operation with its parameters, per protocol (S3 REST, JSON 1.0/1.1 with X-Amz-Target, awsQuery forms).
+
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Json } from '../runner/synthesized.ts';
+import { subresource } from '../s3-server/subresources.ts';
 import type { S3Input } from './actions.ts';
 
 export interface Credential {
@@ -49,43 +51,6 @@ export function protocolOf(service: string | undefined, headers: IncomingHttpHea
   }
   return String(headers['content-type']).includes('x-www-form-urlencoded') ? 'query' : 'rest-xml';
 }
-
-/** Query parameters that name an S3 sub-resource (an operation), not an option such as prefix or versionId. */
-const SUBRESOURCES = new Set([
-  'acl',
-  'analytics',
-  'attributes',
-  'cors',
-  'delete',
-  'encryption',
-  'intelligent-tiering',
-  'inventory',
-  'legal-hold',
-  'lifecycle',
-  'location',
-  'logging',
-  'metrics',
-  'notification',
-  'object-lock',
-  'ownershipControls',
-  'policy',
-  'policyStatus',
-  'publicAccessBlock',
-  'replication',
-  'requestPayment',
-  'restore',
-  'retention',
-  'select',
-  'tagging',
-  'torrent',
-  'uploadId',
-  'uploads',
-  'versioning',
-  'versions',
-  'website',
-  'accelerate',
-  'session',
-]);
 
 const BUCKET_OPERATIONS: Record<string, string> = {
   'PUT ': 'CreateBucket',
@@ -136,7 +101,7 @@ export function parseS3Request(
     flatHeaders[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const input: S3Input = { bucket, key, query, headers: flatHeaders, presigned };
-  const sub = [...query.keys()].find((name) => SUBRESOURCES.has(name)) ?? '';
+  const sub = subresource(query) ?? '';
   const shape = `${method} ${sub}`;
   const copy = headers['x-amz-copy-source'] !== undefined;
   let operation: string | undefined;

@@ -4,7 +4,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 
-/** The exit codes of DESIGN §5: 1 the operation could not be done, 2 usage or configuration. */
+/** The exit codes of docs/contracts.md#exit-codes: 1 the operation could not be done, 2 usage or configuration. */
 export class OpsError extends Error {
   override readonly name = 'OpsError';
 

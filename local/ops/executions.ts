@@ -3,7 +3,7 @@
 import {
   type ExecutionListItem,
   ExecutionStatus,
-  ListExecutionsCommand,
+  paginateListExecutions,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { OpsError } from './aws.ts';
@@ -54,31 +54,25 @@ export function parseSince(value: string | undefined, now: Date = new Date()): D
   return date;
 }
 
-/** The list, newest first, stopping at `since` or `limit`. */
+/** The list, newest first, stopping at `since` or `limit`: pages are read only as far as needed. */
 async function listExecutions(
   sfn: SFNClient,
   stateMachineArn: string,
   query: ExecutionsQuery,
 ): Promise<ExecutionListItem[]> {
   const listed: ExecutionListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn,
-        statusFilter: query.status as ExecutionStatus | undefined,
-        maxResults: Math.min(1000, query.limit),
-        nextToken,
-      }),
-    );
+  const pages = paginateListExecutions(
+    { client: sfn, pageSize: Math.min(1000, query.limit) },
+    { stateMachineArn, statusFilter: query.status as ExecutionStatus | undefined },
+  );
+  for await (const page of pages) {
     for (const item of page.executions ?? []) {
       // Step Functions lists the newest first: the first one older than `since` ends the list.
       if (query.since && item.startDate && item.startDate < query.since) return listed;
       listed.push(item);
       if (listed.length >= query.limit) return listed;
     }
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return listed;
 }
 

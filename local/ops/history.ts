@@ -3,7 +3,10 @@
 import type { DescribeExecutionOutput, HistoryEvent } from '@aws-sdk/client-sfn';
 import { causeMessage, isCaughtCode } from '../../functions/shared/pipeline-errors.ts';
 
-/** The Task that files a wrong file into failed/ (DESIGN §1); the Fail state after it ends the execution. */
+/**
+ * The Task that files a wrong file into failed/ (docs/architecture.md#failures-caught-or-redriven); the Fail
+ * state after it ends the execution.
+ */
 export const HANDLE_FAILURE_STATE = 'HandleFailure';
 
 export interface StateVisit {
@@ -19,7 +22,10 @@ export interface StateVisit {
   redriven?: number;
 }
 
-/** Why the execution stopped, and so whether a redrive can help (DESIGN §1, "Two kinds of failure"). */
+/**
+ * Why the execution stopped, and so whether a redrive can help
+ * (docs/architecture.md#failures-caught-or-redriven).
+ */
 export type Stop =
   | { kind: 'NONE' }
   /** A wrong file or request: caught into HandleFailure, ended in the Fail state. The fix is a new upload. */
@@ -140,7 +146,10 @@ function lastCloseDetails(events: HistoryEvent[]): { error?: string; cause?: str
   return {};
 }
 
-/** Sorts a closed, unsuccessful execution into "the file was wrong" or "something was down" (DESIGN §1). */
+/**
+ * Sorts a closed, unsuccessful execution into "the file was wrong" or "something was down"
+ * (docs/architecture.md#failures-caught-or-redriven).
+ */
 export function classifyStop(
   description: Pick<DescribeExecutionOutput, 'status' | 'error' | 'cause'>,
   visits: StateVisit[],

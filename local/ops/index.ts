@@ -1,5 +1,6 @@
-// The operator commands against a deployed stack (executions, show, redrive): parse their options, find the
-// stack, run the command, print text or JSON, and answer DESIGN §5's exit codes.
+// The operator commands against a deployed stack (executions, show, redrive): check their options' values,
+// find the stack, run the command, print text or JSON, and answer with the exit codes of
+// docs/contracts.md#exit-codes.
 import { createClients, destroyClients, explainAwsError, type OpsClients, OpsError } from './aws.ts';
 import {
   DEFAULT_LIMIT,

@@ -3,8 +3,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionOutput,
-  GetExecutionHistoryCommand,
   type HistoryEvent,
+  paginateGetExecutionHistory,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { OpsError } from './aws.ts';
@@ -41,23 +41,18 @@ export async function executionHistory(
   executionArn: string,
   options: { latest?: number } = {},
 ): Promise<HistoryEvent[]> {
+  const { latest } = options;
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const pageSize = options.latest ? Math.min(1000, options.latest - events.length) : 1000;
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({
-        executionArn,
-        maxResults: pageSize,
-        nextToken,
-        reverseOrder: options.latest !== undefined,
-        includeExecutionData: true,
-      }),
-    );
+  const pages = paginateGetExecutionHistory(
+    { client: sfn, pageSize: Math.min(1000, latest ?? 1000) },
+    // Newest first when only the latest are wanted, so the pages stop once there are enough.
+    { executionArn, reverseOrder: latest !== undefined, includeExecutionData: true },
+  );
+  for await (const page of pages) {
     events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken && (!options.latest || events.length < options.latest));
-  return options.latest !== undefined ? events.reverse() : events;
+    if (latest !== undefined && events.length >= latest) break;
+  }
+  return latest !== undefined ? events.slice(0, latest).reverse() : events;
 }
 
 /** A JSON report of the drop bucket, or null when it is not there (not written, or expired). */

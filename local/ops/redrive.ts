@@ -17,7 +17,10 @@ export interface RedriveOutcome {
   reason: string;
 }
 
-/** Whether a redrive can help, and why not when it cannot: DESIGN §1's two kinds of failure. */
+/**
+ * Whether a redrive can help, and why not when it cannot: the two kinds of failure of
+ * docs/architecture.md#failures-caught-or-redriven.
+ */
 export function redriveDecision(
   facts: ExecutionFacts,
 ): { ok: true; state: string; note: string } | { ok: false; reason: string } {

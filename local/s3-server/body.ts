@@ -47,13 +47,17 @@ export class HashingPassThrough extends Transform {
     callback(null, chunk);
   }
 
-  digests(): { md5: string; sha256?: string; checksum?: { algorithm: ChecksumAlgorithm; value: string } } {
+  async digests(): Promise<{
+    md5: string;
+    sha256?: string;
+    checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  }> {
     return {
       md5: this.md5Hash.digest('hex'),
       sha256: this.sha256Hash?.digest('hex'),
       checksum:
         this.algorithm && this.checksumHasher
-          ? { algorithm: this.algorithm, value: this.checksumHasher.digest() }
+          ? { algorithm: this.algorithm, value: await this.checksumHasher.digest() }
           : undefined,
     };
   }
@@ -114,7 +118,7 @@ export async function receiveBody(
   try {
     if (decoder) await pipeline(req, decoder, hashing, createWriteStream(tempFile));
     else await pipeline(req, hashing, createWriteStream(tempFile));
-    const digests = hashing.digests();
+    const digests = await hashing.digests();
     const declared = header(req, 'x-amz-decoded-content-length');
     if (chunked && declared !== undefined && Number(declared) !== hashing.size) {
       throw new S3Error(

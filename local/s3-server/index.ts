@@ -31,6 +31,7 @@ import {
 } from './multipart.ts';
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from './objects.ts';
 import { Store } from './storage.ts';
+import { subresource } from './subresources.ts';
 import { xmlDocument } from './xml.ts';
 
 export type { S3ObjectCreated } from './context.ts';
@@ -57,48 +58,6 @@ export interface S3Server {
 }
 
 type Operation = (ctx: S3Context) => Promise<void>;
-
-/** Query parameters that name a sub-resource (an operation), as opposed to options like prefix or versionId. */
-const SUBRESOURCES = new Set([
-  'acl',
-  'analytics',
-  'attributes',
-  'cors',
-  'delete',
-  'encryption',
-  'intelligent-tiering',
-  'inventory',
-  'legal-hold',
-  'lifecycle',
-  'location',
-  'logging',
-  'metrics',
-  'notification',
-  'object-lock',
-  'ownershipControls',
-  'policy',
-  'policyStatus',
-  'publicAccessBlock',
-  'replication',
-  'requestPayment',
-  'restore',
-  'retention',
-  'select',
-  'tagging',
-  'torrent',
-  'uploadId',
-  'uploads',
-  'versioning',
-  'versions',
-  'website',
-  'accelerate',
-  'session',
-]);
-
-function subresource(query: URLSearchParams): string | undefined {
-  for (const name of query.keys()) if (SUBRESOURCES.has(name)) return name;
-  return undefined;
-}
 
 function routeBucket(method: string, query: URLSearchParams): Operation {
   const sub = subresource(query);

@@ -344,7 +344,7 @@ export async function copyBytes(
     await fs.rm(tempFile, { force: true });
     throw error;
   }
-  const digests = hashing.digests();
+  const digests = await hashing.digests();
   return { size: hashing.size, md5: digests.md5, checksum: digests.checksum };
 }
 

@@ -1,6 +1,6 @@
 // End to end: the `aep-audience` command as a person runs it, in a child process, on the bundled sample.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -135,5 +135,57 @@ describe('aep-audience run', () => {
         expect(server.flow(flow.id)!.selectors.filter((id) => id === summary.audienceId)).toHaveLength(1);
       }
     });
+  });
+});
+
+describe('a closed stdout', () => {
+  /** 20,000 invalid rows: `validate --json` writes ~170 KB, more than a pipe holds. */
+  function invalidFile(): string {
+    const file = path.join(localDir, 'not-emails.csv');
+    const rows = ['email', ...Array.from({ length: 20_000 }, (_, i) => `not-an-email-${i}`)];
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    return file;
+  }
+
+  it('ends the command quietly when the reader is gone before the first byte', async () => {
+    for (const [file, expected] of [
+      [sample, 0],
+      [invalidFile(), 1],
+    ] as const) {
+      const child = spawn(process.execPath, [cli, 'validate', file, '--json'], {
+        cwd: root,
+        env: { ...process.env, AEP_AUDIENCE_LOCAL_DIR: localDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      // The read end closes at once: every write the command makes fails with EPIPE.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(code, file).toBe(expected);
+    }
+  });
+
+  it('ends it quietly under `| head -c 10`, with the exit code the command decided', async () => {
+    const quoted = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+    const command = `${quoted(process.execPath)} ${quoted(cli)} validate ${quoted(invalidFile())} --json | head -c 10`;
+    let result: { code: number; stdout: string; stderr: string };
+    try {
+      const { stdout, stderr } = await run('bash', ['-o', 'pipefail', '-c', command], {
+        cwd: root,
+        env: { ...process.env, AEP_AUDIENCE_LOCAL_DIR: localDir },
+      });
+      result = { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      result = { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+    expect(result.stdout).toBe('{\n  "valid');
+    expect(result.stderr).not.toMatch(/EPIPE|Error/);
+    // pipefail: the pipeline's status is validate's own, 1 for an invalid file.
+    expect(result.code).toBe(1);
   });
 });

@@ -188,7 +188,9 @@ describe('aep-audience serve, as a command', () => {
   it('stops cleanly on SIGINT: exit code 0, nothing left running', async () => {
     const local = mkdtempSync(path.join(dir, 'cli-'));
     writeFileSync(path.join(local, '.keep'), '');
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/aep-audience.js'), 'serve', '--port', '0'], {
+    // serve takes every flag of its table (--log-level as run does).
+    const flags = ['--port', '0', '--host', '127.0.0.1', '--time-scale', '2000', '--log-level', 'debug'];
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/aep-audience.js'), 'serve', ...flags], {
       cwd: ROOT,
       env: { ...process.env, AEP_AUDIENCE_LOCAL_DIR: local },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,5 @@
-// The error-body parser of the AEP client: every documented body shape (aep-api.md §2).
+// The error-body parser of the AEP client: every documented body shape
+// (docs/aep.md#conventions-and-error-shapes).
 import { describe, expect, it } from 'vitest';
 import {
   describeAepErrorBody,

@@ -17,6 +17,7 @@ import { main } from '../../local/cli.ts';
 import { OpsError } from '../../local/ops/aws.ts';
 import { formatDuration, parseSince, parseStatus } from '../../local/ops/executions.ts';
 import { runOpsCommand } from '../../local/ops/index.ts';
+import { executionHistory } from '../../local/ops/read.ts';
 import { MemoryBucket } from './support/memory-s3.ts';
 
 const cfnMock = mockClient(CloudFormationClient);
@@ -171,6 +172,9 @@ function named(error: Error, name: string): Error {
   return error;
 }
 
+/** The nextToken of each ListExecutions call, in order. */
+const listTokens: (string | undefined)[] = [];
+
 beforeEach(() => {
   cfnMock.reset();
   sfnMock.reset();
@@ -197,13 +201,14 @@ beforeEach(() => {
     status: EXECUTIONS[name]!.description.status,
     startDate: new Date(at(0).getTime() - i * 3_600_000),
   }));
-  sfnMock
-    .on(ListExecutionsCommand)
-    .callsFake((input) =>
-      input.nextToken
-        ? { executions: listed.slice(2) }
-        : { executions: listed.slice(0, 2), nextToken: 'page-2' },
-    );
+  listTokens.length = 0;
+  sfnMock.on(ListExecutionsCommand).callsFake((input) => {
+    // The paginator reuses one input object for every page: the token is copied as each page is asked for.
+    listTokens.push(input.nextToken);
+    return input.nextToken
+      ? { executions: listed.slice(2) }
+      : { executions: listed.slice(0, 2), nextToken: 'page-2' };
+  });
   sfnMock.on(DescribeExecutionCommand).callsFake(({ executionArn }) => {
     const name = String(executionArn).split(':').pop()!;
     const found = EXECUTIONS[name];
@@ -253,6 +258,17 @@ describe('aep-audience executions', () => {
       stop: { kind: 'OUTAGE', state: 'CheckIngestion', code: 'AEP_UNAVAILABLE' },
     });
     expect(listed[3]).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+    // Both pages were read, the second with the token the first one answered.
+    expect(listTokens).toEqual([undefined, 'page-2']);
+  });
+
+  it('reads no further page than --limit needs', async () => {
+    const { out, io } = capture();
+    expect(await runOpsCommand('executions', [], { json: true, limit: '2' }, io)).toBe(0);
+
+    expect(JSON.parse(out.stdout)).toHaveLength(2);
+    expect(listTokens).toEqual([undefined]);
+    expect(sfnMock.commandCalls(ListExecutionsCommand)[0]!.args[0].input.maxResults).toBe(2);
   });
 
   it('prints a table, and passes --status to Step Functions and stops at --since', async () => {
@@ -363,6 +379,36 @@ describe('aep-audience show', () => {
       result: { audienceId: 'aud-123', destinations: [{ flowId: 'flow-1', status: 'ADDED' }] },
       error: null,
     });
+  });
+
+  it('reads a history of several pages whole, and only the newest pages for where it stands', async () => {
+    // Three events a page, each page's token the index of its first event, as a long history comes back.
+    const pageTokens: (string | undefined)[] = [];
+    sfnMock
+      .on(GetExecutionHistoryCommand)
+      .callsFake(({ executionArn, reverseOrder, nextToken, maxResults }) => {
+        pageTokens.push(nextToken);
+        const all = [...EXECUTIONS[String(executionArn).split(':').pop()!]!.events];
+        const ordered = reverseOrder ? all.reverse() : all;
+        const from = Number(nextToken ?? 0);
+        const to = from + Math.min(3, maxResults ?? 3);
+        return { events: ordered.slice(from, to), ...(to < ordered.length ? { nextToken: String(to) } : {}) };
+      });
+    const { out, io } = capture();
+    expect(await runOpsCommand('show', ['churn-down'], {}, io)).toBe(0);
+
+    const events = EXECUTIONS['churn-down']!.events;
+    expect(pageTokens).toEqual([undefined, '3', '6']);
+    expect(events).toHaveLength(9);
+    // The failure sits on the last page: the story has it, so every page was read.
+    expect(out.stdout).toMatch(/CheckIngestion\s+1m45s\s+FAILED AEP_UNAVAILABLE/);
+
+    pageTokens.length = 0;
+    const latest = await executionHistory(new SFNClient({ region: 'eu-west-1' }), arnOf('churn-down'), {
+      latest: 4,
+    });
+    expect(pageTokens).toEqual([undefined, '3']);
+    expect(latest).toEqual(events.slice(-4));
   });
 
   it('answers an unknown execution with a clear message and exit code 2', async () => {

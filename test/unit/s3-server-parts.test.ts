@@ -1,4 +1,5 @@
-// The embedded S3 server's pure parts: aws-chunked framing, list paging, sidecar names, virtual-host routing.
+// The embedded S3 server's pure parts: aws-chunked framing, checksums, list paging, sidecar names, virtual-host
+// routing.
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -7,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { AwsChunkedDecoder } from '../../local/s3-server/aws-chunked.ts';
+import { CHECKSUM_ALGORITHMS, createHasher } from '../../local/s3-server/checksums.ts';
 import { startS3Server } from '../../local/s3-server/index.ts';
 import { listPage } from '../../local/s3-server/list.ts';
 import { metaSegment, sortKeys, unescapeMetaSegment } from '../../local/s3-server/storage.ts';
@@ -25,6 +27,39 @@ async function decode(
   });
   return { body: Buffer.concat(out), trailers: decoder.trailers };
 }
+
+describe('checksums', () => {
+  // Each algorithm's published check value (of "123456789"), and of no bytes at all.
+  const known = {
+    CRC32: ['cbf43926', '00000000'],
+    CRC32C: ['e3069283', '00000000'],
+    CRC64NVME: ['ae8b14860a799888', '0000000000000000'],
+    SHA1: ['f7c3bc1d808e04732adf679965ccc34ca7ae3441', 'da39a3ee5e6b4b0d3255bfef95601890afd80709'],
+    SHA256: [
+      '15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225',
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    ],
+  } as const;
+  const base64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+
+  it('gives the check value of every algorithm, however the bytes are split', async () => {
+    expect(Object.keys(known).sort()).toEqual([...CHECKSUM_ALGORITHMS].sort());
+    const data = Buffer.from('123456789');
+    for (const algorithm of CHECKSUM_ALGORITHMS) {
+      for (const pieceSize of [1, 2, 4, data.length]) {
+        const hasher = createHasher(algorithm);
+        for (let offset = 0; offset < data.length; offset += pieceSize)
+          hasher.update(data.subarray(offset, offset + pieceSize));
+        expect(await hasher.digest(), `${algorithm} in pieces of ${pieceSize}`).toBe(
+          base64(known[algorithm][0]),
+        );
+      }
+      expect(await createHasher(algorithm).digest(), `${algorithm} of nothing`).toBe(
+        base64(known[algorithm][1]),
+      );
+    }
+  });
+});
 
 describe('AwsChunkedDecoder', () => {
   const data = Buffer.from('hello\r\nworld, with a CRLF inside the data');

@@ -185,6 +185,53 @@ describe('PutObject and GetObject on default SDK settings', () => {
     expect(missing.name).toBe('NotFound');
   });
 
+  it('verifies and keeps each checksum algorithm the SDK sends, in a header or an aws-chunked trailer', async () => {
+    // The catalogue's check input: every CRC and SHA of "123456789" is published.
+    const check = Buffer.from('123456789');
+    const expected = {
+      CRC32: 'cbf43926',
+      CRC32C: 'e3069283',
+      CRC64NVME: 'ae8b14860a799888',
+      SHA1: 'f7c3bc1d808e04732adf679965ccc34ca7ae3441',
+      SHA256: '15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225',
+    } as const;
+    for (const [algorithm, hex] of Object.entries(expected) as [keyof typeof expected, string][]) {
+      const value = Buffer.from(hex, 'hex').toString('base64');
+      for (const [key, body] of [
+        [`put/checksum-${algorithm}.txt`, () => check],
+        [`put/checksum-${algorithm}-streamed.txt`, () => Readable.from(chunksOf(check, 4))],
+      ] as const) {
+        const command = new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: key,
+          Body: body(),
+          ContentLength: check.length,
+          ChecksumAlgorithm: algorithm,
+        });
+        const sent = captureRequestHeaders(command);
+        const put = await s3.send(command);
+        expect(
+          sent.headers[`x-amz-checksum-${algorithm.toLowerCase()}`] ?? sent.headers['x-amz-trailer'],
+        ).toBe(key.endsWith('-streamed.txt') ? `x-amz-checksum-${algorithm.toLowerCase()}` : value);
+        expect(put[`Checksum${algorithm}`]).toBe(value);
+        const head = await s3.send(
+          new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }),
+        );
+        expect(head[`Checksum${algorithm}`]).toBe(value);
+      }
+      // A value off by one bit is refused, and nothing is stored.
+      const wrong = Buffer.from(hex, 'hex');
+      wrong[0] = wrong[0]! ^ 1;
+      const response = await fetch(`${server.url}/${BUCKET}/put/checksum-${algorithm}-wrong`, {
+        method: 'PUT',
+        body: check,
+        headers: { [`x-amz-checksum-${algorithm.toLowerCase()}`]: wrong.toString('base64') },
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain(`The ${algorithm} you specified did not match`);
+    }
+  });
+
   it('decodes signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) as awscli sends them', async () => {
     const payload = randomBytes(70_000);
     const signature = 'f'.repeat(64);

@@ -1,4 +1,5 @@
-// `aep-audience validate --json` over the fixture corpus: one small file per code of DESIGN §4 and per tricky
+// `aep-audience validate --json` over the fixture corpus: one small file per code of
+// docs/contracts.md#validation-rules-and-codes and per tricky
 // valid case, through the command line itself. Each gets its verdict, exactly its codes, and the row and column
 // of each error (row 0 = the header, null = the whole file). A `<name>.manifest.json` beside a file is its
 // manifest, as for the command.

@@ -1,4 +1,5 @@
-// Type inference (DESIGN §3) and the declared-type checks behind TYPE_MISMATCH, value by value.
+// Type inference (docs/contracts.md#validation-rules-and-codes) and the declared-type checks behind
+// TYPE_MISMATCH, value by value.
 import { describe, expect, it } from 'vitest';
 import { fitsType, TypeObserver } from '../../functions/validate-file/engine/inference.ts';
 

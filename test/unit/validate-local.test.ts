@@ -1,5 +1,5 @@
 // `aep-audience validate` behind the CLI: the same engine on a local file, the `validate --json` shape of
-// DESIGN §5, a malformed manifest as a MANIFEST_INVALID error, and nothing written.
+// docs/contracts.md#json-output, a malformed manifest as a MANIFEST_INVALID error, and nothing written.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

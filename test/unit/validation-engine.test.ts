@@ -1,5 +1,5 @@
-// The validation engine on small fixture files: the tricky valid cases, each code of DESIGN §4 it knows,
-// type inference per DESIGN §3, the canonical staged copy and masked messages.
+// The validation engine on small fixture files: the tricky valid cases, each code it knows and the type
+// inference of docs/contracts.md#validation-rules-and-codes, the canonical staged copy and masked messages.
 import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -106,7 +106,7 @@ describe('validateCsv', () => {
     expect(result.failure?.message).toMatch(/^3 of 3 rows are invalid/);
   });
 
-  it('infers types per DESIGN §3: boolean, integer, long, number, date, datetime; leading zeros stay strings', async () => {
+  it('infers types as documented: boolean, integer, long, number, date, datetime; leading zeros stay strings', async () => {
     const { result } = await validate('types.csv');
     const types = Object.fromEntries(result.fields.map((f) => [f.name, f.type]));
     expect(types).toEqual({

@@ -1,5 +1,6 @@
 // Workflow tests: the synthesized state machine run locally with the real handlers, embedded S3, dynalite
-// and the AEP simulator; one case per path of DESIGN §1.
+// and the AEP simulator; one case per path of
+// docs/architecture.md#state-machine.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -1,6 +1,7 @@
-// Redrive after an outage at each Task (DESIGN §1): the execution fails at that task with the original still in
-// incoming/, `aep-audience redrive` resumes it there through the Step Functions API, and because every task is
-// idempotent the file ends with exactly one audience, one ingestion run and one selector per dataflow.
+// Redrive after an outage at each Task (docs/architecture.md#failures-caught-or-redriven): the execution fails
+// at that task with the original still in incoming/, `aep-audience redrive` resumes it there through the Step
+// Functions API, and because every task is idempotent the file ends with exactly one audience, one ingestion
+// run and one selector per dataflow.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 // The AEP client over HTTP: IMS auth, Platform headers, retries, and the write paths that must never apply
-// twice (DESIGN §1 "Retrying AEP writes"). Knows nothing of AWS or middy.
+// twice (docs/architecture.md#retries-and-idempotency). Knows nothing of AWS or middy.
 import type { AepApi, CreateAudienceResult } from './api.ts';
 import { parseAepErrorBody } from './error-body.ts';
 import {
@@ -96,7 +96,7 @@ export function quoteEtag(etag: string): string {
   return `"${bare}"`;
 }
 
-/** The V6 create body of aep-api.md §4.1, with only the keys the input sets. */
+/** The V6 create body (docs/aep.md#external-audiences), with only the keys the input sets. */
 export function buildCreateAudienceBody(input: CreateAudienceInput, baseConnectionId: string): object {
   if (!Number.isInteger(input.ttlInDays)) {
     throw new AepRequestError(`ttlInDays must be a whole number of days, got ${input.ttlInDays}`);
@@ -190,7 +190,8 @@ export class AepClient implements AepApi {
       answer = await this.read({ method: 'GET', route: ROUTES.operation, path: fill(ROUTES.operation, id) });
     } catch (error) {
       if (!(error instanceof AepNotFoundError)) throw error;
-      // The API-format line of the docs says plural, every example singular (aep-api.md §7 #1).
+      // The API-format line of the docs says plural, every example singular
+      // (docs/aep.md#where-adobes-docs-disagree, item 1).
       answer = await this.read({
         method: 'GET',
         route: ROUTES.operationPlural,

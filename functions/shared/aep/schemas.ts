@@ -1,5 +1,5 @@
 // zod schemas of the AEP responses the client reads: strict on what the pipeline needs, tolerant of the rest
-// (doc versions differ, aep-api.md §7).
+// (doc versions differ: docs/aep.md#where-adobes-docs-disagree).
 import { z } from 'zod';
 import type { OperationStatus } from './types.ts';
 
@@ -55,7 +55,7 @@ export const runSchema = z.looseObject({
   details: z.array(runStageSchema).optional(),
 });
 
-/** `{runs:[…]}` as documented (§4.6); a bare array is tolerated. */
+/** `{runs:[…]}` as documented (docs/aep.md#external-audiences); a bare array is tolerated. */
 export const runListSchema = z.union([
   z.looseObject({ runs: z.array(runSchema) }),
   z.array(runSchema).transform((runs) => ({ runs })),

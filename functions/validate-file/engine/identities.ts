@@ -1,4 +1,5 @@
-// Identity columns: detection from headers (DESIGN §3) and the per-namespace value checks of DESIGN §4.
+// Identity columns: detection from headers and the per-namespace value checks
+// (docs/contracts.md#validation-rules-and-codes).
 
 /** Normalized header → AEP namespace code; the stack configuration adds to it (CRM ID namespace). */
 export const BUILT_IN_IDENTITY_HEADERS: Readonly<Record<string, string>> = {

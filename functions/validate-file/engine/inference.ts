@@ -1,4 +1,5 @@
-// Type inference over all values of a column (DESIGN §3): empty cells ignored, the narrowest AEP type that
+// Type inference over all values of a column (docs/contracts.md#validation-rules-and-codes): empty cells
+// ignored, the narrowest AEP type that
 // fits every value, else string. Incremental: one observer per column, fed value by value.
 import type { AepFieldType } from '../../shared/aep/types.ts';
 

@@ -1,4 +1,5 @@
-// The per-row hot path (DESIGN §4): checks compiled once per column from the header, then applied to each
+// The per-row hot path (docs/contracts.md#validation-rules-and-codes): checks compiled once per column from
+// the header, then applied to each
 // row's array of cells with no per-row objects on the good path. Values are masked only when a row is bad.
 import type { AepFieldType } from '../../shared/aep/types.ts';
 import { maskValue } from '../../shared/mask.ts';

@@ -1,4 +1,5 @@
-// The validation engine (DESIGN §3–§4): one streaming pass over CSV bytes, bounded memory, no AWS. Writes the
+// The validation engine (docs/contracts.md#validation-rules-and-codes): one streaming pass over CSV bytes,
+// bounded memory, no AWS. Writes the
 // canonical staged copy and the rejects as it goes; the caller decides what to keep from the result.
 import { isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
@@ -360,7 +361,7 @@ function checkHeader(
   }
   const columns: Column[] = names.map((name) => {
     const identityNs =
-      // The manifest overrides detection only for the columns it names (DESIGN §3).
+      // The manifest overrides detection only for the columns it names (docs/contracts.md#manifest).
       manifest?.identities?.[name] ?? options.identityHeaders[normalizeHeader(name)];
     const declared = manifest?.fields?.[name];
     return {
