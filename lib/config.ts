@@ -10,6 +10,8 @@ const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filte
 
 const days = z.number().int().positive();
 
+const bucketNameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+
 export const pipelineConfigSchema = z
   .object({
     stackName: z
@@ -18,17 +20,44 @@ export const pipelineConfigSchema = z
       .default('AepAudiencePipeline'),
     /** Name of the Secrets Manager secret the stack creates. */
     secretName: z.string().min(1).optional(),
-    /** Complete ARN of an existing secret to use instead of creating one. */
+    /**
+     * Complete ARN of an existing secret to use instead of creating one: the secret an earlier deployment left
+     * (it is retained on `cdk destroy`, and a second one of the same name cannot be created).
+     */
     secretArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:secretsmanager:[^:]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'a complete secret ARN')
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/,
+        'the complete ARN of an existing secret, with the six characters Secrets Manager appends to its name ' +
+          '(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf; `aws secretsmanager describe-secret ' +
+          '--secret-id <name>` prints it)',
+      )
+      .optional(),
+    /**
+     * Name of an existing registry table to use instead of creating one: the table an earlier deployment left
+     * (retained on `cdk destroy`), so that the audiences it knows are refreshed rather than created again.
+     */
+    registryTableName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name: 3 to 255 letters, digits, _ . or -')
       .optional(),
     defaultDestinations: z.array(destinationSchema).default([]),
     defaultTtlInDays: z.number().int().min(1).max(90).default(30),
-    bucketName: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
-      .optional(),
+    /** Name of the drop bucket the stack creates (default: one CloudFormation generates). */
+    bucketName: bucketNameSchema.optional(),
+    /**
+     * Name of an existing drop bucket to use instead of creating one: the bucket an earlier deployment left
+     * (retained on `cdk destroy`). Its lifecycle rules, versioning and EventBridge setting stay as they are;
+     * the stack puts back its bucket policy.
+     */
+    existingBucketName: bucketNameSchema.optional(),
+    /**
+     * With `existingBucketName`: the existing bucket it writes its server access logs to (the access-log bucket
+     * the earlier deployment left), whose bucket policy the stack puts back so that S3 can deliver the logs.
+     */
+    existingAccessLogsBucketName: bucketNameSchema.optional(),
+    /** Days the drop bucket's server access logs are kept in the access-log bucket the stack creates. */
+    accessLogsRetentionDays: days.default(90),
     sourcePathIncludesBucket: z.boolean().default(true),
     requireManifest: z.boolean().default(false),
     identityNamespaces: z
@@ -79,7 +108,37 @@ export const pipelineConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['secretName'],
-        message: 'set exactly one of secretName and secretArn',
+        message:
+          'set exactly one of secretName (the stack creates the secret) and secretArn (an existing secret, ' +
+          'such as the one an earlier deployment left)',
+      });
+    }
+    if (config.bucketName !== undefined && config.existingBucketName !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['existingBucketName'],
+        message:
+          'set at most one of bucketName (the stack creates a bucket of that name) and existingBucketName ' +
+          '(the stack uses that existing bucket)',
+      });
+    }
+    if (config.existingAccessLogsBucketName !== undefined && config.existingBucketName === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['existingAccessLogsBucketName'],
+        message:
+          'names the access-log bucket of an existing drop bucket: set existingBucketName too (a created drop ' +
+          'bucket gets its own access-log bucket)',
+      });
+    } else if (
+      config.existingAccessLogsBucketName !== undefined &&
+      config.existingAccessLogsBucketName === config.existingBucketName
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['existingAccessLogsBucketName'],
+        message:
+          'must be another bucket than existingBucketName: a bucket that logs into itself logs forever',
       });
     }
   });

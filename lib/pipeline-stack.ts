@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config.ts';
 import { AepCredentials } from './constructs/aep-credentials.ts';
 import { AepSourceAccess } from './constructs/aep-source-access.ts';
-import { PipelineAlarms } from './constructs/alarms.ts';
+import { type DeadEndQueue, PipelineAlarms } from './constructs/alarms.ts';
 import { AudienceRegistry } from './constructs/audience-registry.ts';
 import { PipelineDashboard } from './constructs/dashboard.ts';
 import { DropBucket } from './constructs/drop-bucket.ts';
@@ -46,7 +46,9 @@ export class PipelineStack extends Stack {
 
     this.dropBucket = new DropBucket(this, 'DropBucket', config);
     const bucket = this.dropBucket.bucket;
-    this.registry = new AudienceRegistry(this, 'AudienceRegistry');
+    this.registry = new AudienceRegistry(this, 'AudienceRegistry', {
+      existingTableName: config.registryTableName,
+    });
     this.credentials = new AepCredentials(this, 'AepCredentials', {
       secretName: config.secretName,
       secretArn: config.secretArn,
@@ -82,9 +84,24 @@ export class PipelineStack extends Stack {
     ]) {
       this.topics.allowPublishOutcomes(ending);
     }
-    const deadEndQueues = {
-      DeliveryDeadLetterQueue: this.trigger.deadLetterQueue,
-      StartFailureQueue: this.trigger.failureQueue,
+    const notStarted = (queue: string) =>
+      `An uploaded file did not start an execution: its event is in ${queue}; read it, fix the cause, upload the file again`;
+    const deadEndQueues: Record<string, DeadEndQueue> = {
+      DeliveryDeadLetterQueue: {
+        queue: this.trigger.deadLetterQueue,
+        alarmDescription: notStarted('DeliveryDeadLetterQueue'),
+      },
+      StartFailureQueue: {
+        queue: this.trigger.failureQueue,
+        alarmDescription: notStarted('StartFailureQueue'),
+      },
+      FailureRecordDeadLetterQueue: {
+        queue: this.executionFailureRule.deadLetterQueue,
+        alarmDescription:
+          'An execution failed, timed out or was aborted, and its event could not be delivered to ' +
+          'record-execution-failure: no error.json was written and the team was not told. The event in ' +
+          'FailureRecordDeadLetterQueue names the execution; read its history, tell the team, redrive or have the file uploaded again',
+      },
     };
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       topic: this.topics.alarms,
@@ -95,7 +112,9 @@ export class PipelineStack extends Stack {
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
       namespace: config.metricsNamespace,
       stateMachine,
-      deadEndQueues,
+      deadEndQueues: Object.fromEntries(
+        Object.entries(deadEndQueues).map(([name, { queue }]) => [name, queue]),
+      ),
       functions,
     });
 

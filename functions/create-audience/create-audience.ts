@@ -158,6 +158,43 @@ function checkLineage(generation: Generation, item: RegistryItem): void {
 }
 
 /**
+ * Refuse to refresh an audience whose runs would not read this file: AEP fixed the audience's
+ * `sourceSpec.params.path` when the pipeline created it, and a PATCH of the audience cannot change it, so each run
+ * reads the folder that path names. An item staged in another bucket (the stack deployed again over a new drop
+ * bucket) or created with another path (`sourcePathIncludesBucket` changed) would take a run and ingest whatever
+ * the old folder holds. Items that recorded neither, written before they were, are taken as they are.
+ */
+export function checkStagingSource(
+  item: RegistryItem,
+  plan: AudiencePlan,
+  stagingBucket: string | undefined,
+): void {
+  const otherBucket =
+    item.stagingBucket !== undefined && stagingBucket !== undefined && item.stagingBucket !== stagingBucket;
+  const otherPath = item.sourcePath !== undefined && item.sourcePath !== plan.sourcePath;
+  if (!otherBucket && !otherPath) return;
+  const created = item.sourcePath === undefined ? '' : ` with sourceSpec.path "${item.sourcePath}"`;
+  const fixed =
+    `Audience "${item.audienceName}" was created${created} from s3://${item.stagingBucket ?? '<its bucket>'}/` +
+    `${item.stagingPrefix}; AEP fixed the audience's sourceSpec.path at creation and a PATCH cannot change it, ` +
+    'so a refresh would ingest that folder, not this file';
+  if (otherBucket) {
+    throw new PipelineError(
+      'AEP_REQUEST_REJECTED',
+      `${fixed}, which was staged in bucket ${stagingBucket}. Upload the file under a new audience name (rename ` +
+        'it, or set "name" in its manifest), or have an operator deploy the stack on the old bucket ' +
+        `(existingBucketName "${item.stagingBucket}")`,
+    );
+  }
+  throw new PipelineError(
+    'AEP_REQUEST_REJECTED',
+    `${fixed}, whose sourceSpec.path would now be "${plan.sourcePath}" (the pipeline's sourcePathIncludesBucket ` +
+      'changed since). Upload the file under a new audience name (rename it, or set "name" in its manifest), ' +
+      'or have an operator set sourcePathIncludesBucket back',
+  );
+}
+
+/**
  * Settle on the generation of the file's audience name that this execution refreshes or creates, starting at
  * `start` and walking on past generations that are superseded or have had their runs (rollover).
  */
@@ -174,6 +211,14 @@ export async function settleGeneration(
     const claim = await deps.registry.claimCreation(generation.plan, execution, generation.lineage);
     if (claim === 'CLAIMED') return create(generation, validation, execution, deps, false);
     checkLineage(generation, claim);
+    // A generation walked past (superseded, or full under "rollover") is not refreshed: where it reads from
+    // does not matter, and its successor is created for this file's folder.
+    const passedOver =
+      claim.status === 'READY' &&
+      !claim.runs[execution] &&
+      (claim.rolledOverTo !== undefined ||
+        (onAudienceRunLimit === 'rollover' && claim.runCount >= maxRunsPerAudience));
+    if (!passedOver) checkStagingSource(claim, generation.plan, deps.registry.stagingBucket);
     if (claim.status === 'CREATING') {
       if (claim.createdByExecution === execution) {
         // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
@@ -246,6 +291,7 @@ async function registerManifestAudience(
         `${outcome.audienceId} in this pipeline's registry; remove "audienceId" or use a different name`,
     );
   }
+  checkStagingSource(outcome, plan, deps.registry.stagingBucket);
   if (outcome.runs[execution]) return ready;
   const { maxRunsPerAudience } = deps.config;
   if ((await deps.registry.reserveRun(plan.registryKey, execution, maxRunsPerAudience)) === 'LIMIT_REACHED') {

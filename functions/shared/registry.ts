@@ -53,6 +53,17 @@ export interface RegistryItem {
   registryKey: string;
   audienceName: string;
   stagingPrefix: string;
+  /**
+   * The drop bucket the audience's files are staged in. Absent on items written before it was recorded, and by
+   * a registry that was not told the bucket.
+   */
+  stagingBucket?: string;
+  /**
+   * The `sourceSpec.params.path` the pipeline created the audience with: AEP fixed it at creation, and every run
+   * reads the folder it names. Absent on items written before it was recorded and on audiences created outside
+   * the pipeline (a manifest `audienceId`), whose path the pipeline does not know.
+   */
+  sourcePath?: string;
   status: AudienceStatus;
   createdByExecution: string;
   operationId?: string;
@@ -89,6 +100,8 @@ export interface RegistryOptions {
   tableName: string;
   /** Milliseconds; default Date.now. */
   now?: () => number;
+  /** The drop bucket this pipeline stages files in (BUCKET_NAME): recorded on every item it writes. */
+  stagingBucket?: string | undefined;
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -102,11 +115,14 @@ export class Registry {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly now: () => number;
+  /** The drop bucket this pipeline stages files in, when known: an item naming another was staged elsewhere. */
+  readonly stagingBucket: string | undefined;
 
   constructor(options: RegistryOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
+    this.stagingBucket = options.stagingBucket;
   }
 
   /** Locks and run budgets, kept in the same table (coordination.ts). */
@@ -133,12 +149,16 @@ export class Registry {
     return answer.Item as RegistryItem | undefined;
   }
 
-  /** A new item; its first run is reserved for the execution that writes it, so no later file can take it. */
+  /**
+   * A new item; its first run is reserved for the execution that writes it, so no later file can take it.
+   * `sourcePath` is recorded for an audience the pipeline creates with it.
+   */
   private newItem(
     plan: AudiencePlan,
     execution: string,
     status: AudienceStatus,
     lineage: Lineage = firstGeneration(plan),
+    recordSourcePath = true,
   ): RegistryItem {
     const at = this.timestamp();
     return {
@@ -146,6 +166,8 @@ export class Registry {
       registryKey: plan.registryKey,
       audienceName: plan.name,
       stagingPrefix: plan.stagingPrefix,
+      ...(this.stagingBucket === undefined ? {} : { stagingBucket: this.stagingBucket }),
+      ...(recordSourcePath ? { sourcePath: plan.sourcePath } : {}),
       status,
       createdByExecution: execution,
       runCount: 1,
@@ -220,7 +242,10 @@ export class Registry {
     audienceId: string,
     execution: string,
   ): Promise<'REGISTERED' | RegistryItem> {
-    const outcome = await this.putIfAbsent({ ...this.newItem(plan, execution, 'READY'), audienceId });
+    const outcome = await this.putIfAbsent({
+      ...this.newItem(plan, execution, 'READY', firstGeneration(plan), false),
+      audienceId,
+    });
     return outcome === 'PUT' ? 'REGISTERED' : outcome;
   }
 
@@ -420,7 +445,10 @@ export function lineageOf(item: RegistryItem): Lineage {
   };
 }
 
-/** The registry of `REGISTRY_TABLE_NAME`; the SDK finds region and endpoint (AWS_ENDPOINT_URL_DYNAMODB locally). */
+/**
+ * The registry of `REGISTRY_TABLE_NAME`, for the drop bucket `BUCKET_NAME`; the SDK finds region and endpoint
+ * (AWS_ENDPOINT_URL_DYNAMODB locally).
+ */
 export function registryFromEnvironment(): Registry {
   const tableName = process.env.REGISTRY_TABLE_NAME?.trim();
   if (!tableName) {
@@ -429,5 +457,5 @@ export function registryFromEnvironment(): Registry {
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  return new Registry({ client, tableName });
+  return new Registry({ client, tableName, stagingBucket: process.env.BUCKET_NAME?.trim() || undefined });
 }

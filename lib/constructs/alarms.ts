@@ -1,5 +1,6 @@
-// Operator alarms, all to the alarm topic: executions that failed or timed out, events that never became an
-// execution (the trigger's dead-letter and failure queues), and functions that keep throwing.
+// Operator alarms, all to the alarm topic: executions that failed or timed out, events that were lost on the way
+// (the trigger's dead-letter and failure queues, the execution-failure rule's dead-letter queue), and functions
+// that keep throwing. The topic's and its key's policies let CloudWatch publish (notifications.ts).
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -12,9 +13,15 @@ import type { TaskFunction } from './task-function.ts';
 export interface PipelineAlarmsProps {
   topic: sns.ITopic;
   stateMachine: sfn.StateMachine;
-  /** Queues whose every message is a file that did not start: alarmed on the first one. */
-  deadEndQueues: Record<string, sqs.IQueue>;
+  /** Queues whose every message is an event the pipeline lost: alarmed on the first one, by name. */
+  deadEndQueues: Record<string, DeadEndQueue>;
   functions: TaskFunction[];
+}
+
+export interface DeadEndQueue {
+  queue: sqs.IQueue;
+  /** What a message in the queue means and what the operator does about it: the alarm's description. */
+  alarmDescription: string;
 }
 
 /**
@@ -54,13 +61,13 @@ export class PipelineAlarms extends Construct {
     });
     add('ExecutionsTimedOut', {
       ...anyIn5Minutes,
-      alarmDescription: 'An execution of the audience pipeline ran past its 24-hour limit',
+      alarmDescription: "An execution of the audience pipeline ran past the state machine's timeout",
       metric: props.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
     });
-    for (const [queueId, queue] of Object.entries(props.deadEndQueues)) {
+    for (const [queueId, { queue, alarmDescription }] of Object.entries(props.deadEndQueues)) {
       add(queueId, {
         ...anyIn5Minutes,
-        alarmDescription: `An uploaded file did not start an execution: its event is in ${queueId}; read it, fix the cause, upload the file again`,
+        alarmDescription,
         metric: queue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
           statistic: 'Maximum',

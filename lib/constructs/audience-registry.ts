@@ -1,4 +1,6 @@
-// The audience registry: one DynamoDB item per audience (id, staging folder, runs), shared by executions.
+// The audience registry: one DynamoDB item per audience (id, staging folder, runs), shared by executions. Created
+// by the stack, or, after a `cdk destroy` (which retains it), the table the earlier deployment left
+// (`registryTableName`): a new, empty table would create every known audience again.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,11 +13,21 @@ export const REGISTRY_ITEM_ACTIONS = [
   'dynamodb:DeleteItem',
 ];
 
-export class AudienceRegistry extends Construct {
-  readonly table: dynamodb.Table;
+export interface AudienceRegistryProps {
+  /** Name of an existing table to use instead of creating one. */
+  existingTableName?: string | undefined;
+}
 
-  constructor(scope: Construct, id: string) {
+export class AudienceRegistry extends Construct {
+  readonly table: dynamodb.ITable;
+
+  constructor(scope: Construct, id: string, props: AudienceRegistryProps = {}) {
     super(scope, id);
+    if (props.existingTableName !== undefined) {
+      // Its ARN is built from the name in this stack's account and region: the grants below stay exact.
+      this.table = dynamodb.Table.fromTableName(this, 'Table', props.existingTableName);
+      return;
+    }
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

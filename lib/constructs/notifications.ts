@@ -2,7 +2,32 @@
 // - outcomes: one short message per file, success or failure, for the teams that drop files
 //   (docs/architecture.md#flow-in-aws);
 // - alarms: CloudWatch alarms for operators, e-mailed to `alarmEmail` when the configuration sets one.
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+//
+// Who may publish, and what AWS says about it:
+// - A topic policy replaces the default one SNS gives a new topic (the one that lets the account's principals and,
+//   through `AWS:SourceOwner`, AWS services acting for the account publish). `enforceSSL` makes CDK write a
+//   topic policy holding only a Deny, so without an Allow no service may publish at all: CloudWatch's alarm
+//   actions then fail with "… is not authorized to perform: SNS:Publish" in the alarm history and reach no
+//   one (aws-solutions/automated-security-response-on-aws#43; AWS knowledge center
+//   "cloudwatch-receive-sns-for-alarm-trigger"). The default policy is shown in the EventBridge user guide,
+//   "Using resource-based policies for Amazon EventBridge", section "Amazon SNS permissions".
+// - The alarm topic therefore allows `cloudwatch.amazonaws.com` to sns:Publish, for this account's alarms only:
+//   `aws:SourceArn` ArnLike `arn:aws:cloudwatch:<region>:<account>:alarm:*` is the statement of the SNS
+//   developer guide, "Example cases for Amazon SNS access control" ("Allow any CloudWatch alarm to publish to a
+//   topic…"), and `aws:SourceAccount` is the confused-deputy guard the same page names for service principals.
+// - The functions that publish outcomes are principals of this account: their identity policies
+//   (`allowPublishOutcomes`) suffice, and the outcome topic's policy needs no Allow.
+// - No EventBridge rule of this stack targets a topic (the rules invoke functions, which publish), so no
+//   `events.amazonaws.com` statement is granted. A rule that targets one must bring its own, scoped to the
+//   rule's ARN, on the topic and on the key.
+// - Both topics are encrypted with a customer-managed key: a service publishing to an SSE topic needs
+//   kms:GenerateDataKey* and kms:Decrypt on the key, which only the key policy can grant to a service principal
+//   (SNS developer guide, "Key management", "Enable compatibility between event sources from AWS services and
+//   encrypted topics"); under the AWS-managed `alias/aws/sns` key, whose policy cannot be edited, alarm actions
+//   fail with "CloudWatch Alarms does not have authorization to access the SNS topic encryption key" (AWS
+//   knowledge center "cloudwatch-configure-alarm-sns"). The key statement carries the same source conditions
+//   as the topic statement, as that article suggests for a narrower policy.
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -12,6 +37,9 @@ import type { TaskFunction } from './task-function.ts';
 
 /** The environment variable through which a function learns the outcome topic (functions/shared/notify.ts). */
 export const OUTCOME_TOPIC_ENV = 'NOTIFICATION_TOPIC_ARN';
+
+/** The service principal of CloudWatch alarm actions. */
+export const CLOUDWATCH_ALARMS_PRINCIPAL = 'cloudwatch.amazonaws.com';
 
 export interface NotificationTopicsProps {
   /** Subscribed to the alarm topic when set. */
@@ -25,8 +53,21 @@ export class NotificationTopics extends Construct {
 
   constructor(scope: Construct, id: string, props: NotificationTopicsProps) {
     super(scope, id);
-    // A customer-managed key: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key,
-    // whose policy no one can extend to the CloudWatch service.
+    const stack = Stack.of(this);
+    // CloudWatch names the alarm it publishes for (aws:SourceArn) and the alarm's account (aws:SourceAccount).
+    const fromThisAccountsAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        // An alarm's ARN is arn:aws:cloudwatch:<region>:<account>:alarm:<name>, with a colon.
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+
     this.key = new kms.Key(this, 'Key', {
       description: 'Encrypts the audience pipeline outcome and alarm topics',
       enableKeyRotation: true,
@@ -36,9 +77,11 @@ export class NotificationTopics extends Construct {
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsPublishToTheAlarmTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        principals: [new iam.ServicePrincipal(CLOUDWATCH_ALARMS_PRINCIPAL)],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        // In a key policy `*` is the key itself.
         resources: ['*'],
+        conditions: fromThisAccountsAlarms,
       }),
     );
 
@@ -52,6 +95,15 @@ export class NotificationTopics extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    this.alarms.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccountPublish',
+        principals: [new iam.ServicePrincipal(CLOUDWATCH_ALARMS_PRINCIPAL)],
+        actions: ['sns:Publish'],
+        resources: [this.alarms.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
     if (props.alarmEmail) {
       this.alarms.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }

@@ -140,7 +140,14 @@ export class Workflow extends Construct {
       .when(sfn.Condition.booleanEquals('$.validation.valid', false), rejectFile)
       .otherwise(createAudience.next(audienceReady));
 
+    // Under /aws/vendedlogs/: Step Functions adds every log group it delivers to to the account's CloudWatch
+    // Logs resource policy, which is limited to 5,120 characters; log groups under this prefix are enabled
+    // without growing it (Step Functions developer guide, "Avoiding Amazon CloudWatch Logs resource policy
+    // size restrictions", bp-cwl.html; the console names its groups /aws/vendedlogs/states/...). The stack's
+    // name keeps two stacks of one account apart; the group is destroyed with the stack, so a redeploy can
+    // create it again.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${id}`,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -35,6 +35,7 @@ describe('loadPipelineConfig', () => {
       onAudienceRunLimit: 'fail',
       logRetentionDays: 30,
       metricsNamespace: 'AepAudiencePipeline',
+      accessLogsRetentionDays: 90,
     });
   });
 
@@ -71,12 +72,36 @@ describe('loadPipelineConfig', () => {
       '"pipeline.defaultDestinations.0.kind"',
     ],
     [{ ...minimal, defaultTtlDays: 30 }, 'cdk.json context "pipeline.defaultTtlDays": unknown key'],
-    [{}, '"pipeline.secretName": set exactly one of secretName and secretArn'],
+    [{}, '"pipeline.secretName": set exactly one of secretName (the stack creates the secret) and secretArn'],
     [
       { ...minimal, secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:aep-AbCdEf' },
-      'set exactly one of secretName and secretArn',
+      'set exactly one of secretName (the stack creates the secret) and secretArn',
     ],
-    [{ secretArn: 'aep-creds' }, '"pipeline.secretArn": a complete secret ARN'],
+    [{ secretArn: 'aep-creds' }, '"pipeline.secretArn": the complete ARN of an existing secret'],
+    // The partial ARN the console shows without the six characters Secrets Manager appends.
+    [
+      { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:aep/creds' },
+      '"pipeline.secretArn": the complete ARN of an existing secret',
+    ],
+    [{ ...minimal, registryTableName: 'ab' }, '"pipeline.registryTableName": a DynamoDB table name'],
+    [
+      { ...minimal, registryTableName: 'arn:aws:dynamodb:eu-west-1:123456789012:table/registry' },
+      '"pipeline.registryTableName": a DynamoDB table name',
+    ],
+    [{ ...minimal, existingBucketName: 'Drop_Bucket' }, '"pipeline.existingBucketName": an S3 bucket name'],
+    [
+      { ...minimal, bucketName: 'acme-drop', existingBucketName: 'acme-drop' },
+      '"pipeline.existingBucketName": set at most one of bucketName',
+    ],
+    [
+      { ...minimal, existingAccessLogsBucketName: 'acme-drop-logs' },
+      '"pipeline.existingAccessLogsBucketName": names the access-log bucket of an existing drop bucket',
+    ],
+    [
+      { ...minimal, existingBucketName: 'acme-drop', existingAccessLogsBucketName: 'acme-drop' },
+      '"pipeline.existingAccessLogsBucketName": must be another bucket than existingBucketName',
+    ],
+    [{ ...minimal, accessLogsRetentionDays: 0 }, '"pipeline.accessLogsRetentionDays": Too small'],
     [undefined, 'cdk.json context "pipeline" is missing'],
   ])('rejects %j naming the key', (raw, message) => {
     const error = errorOf(raw);

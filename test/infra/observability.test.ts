@@ -27,8 +27,30 @@ beforeAll(() => {
     failedRetentionDays: 20,
     reportsRetentionDays: 30,
     noncurrentVersionRetentionDays: 3,
+    accessLogsRetentionDays: 400,
   });
 });
+
+/** The condition on CloudWatch's statements: on behalf of an alarm of this account, in this region. */
+const thisAccountsAlarms = {
+  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+  ArnLike: {
+    'aws:SourceArn': {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':cloudwatch:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':alarm:*',
+        ],
+      ],
+    },
+  },
+};
 
 const topicId = (json: Json, kind: 'Outcomes' | 'Alarms') =>
   logicalIdOfType(json, 'AWS::SNS::Topic', new RegExp(`^Notifications${kind}`));
@@ -44,6 +66,7 @@ describe('topics', () => {
           Match.objectLike({
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: thisAccountsAlarms,
           }),
         ]),
       },
@@ -53,6 +76,29 @@ describe('topics', () => {
         'Fn::GetAtt': [keyId, 'Arn'],
       });
     }
+  });
+
+  it("lets this account's CloudWatch alarms publish to the alarm topic, and no service the outcome topic", () => {
+    const json = byDefault.toJSON();
+    byDefault.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId(json, 'Alarms') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsOfThisAccountPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId(json, 'Alarms') },
+            Condition: thisAccountsAlarms,
+          },
+        ]),
+      },
+    });
+    const outcomePolicy = Object.values<Json>(json.Resources).find(
+      (r) => r.Type === 'AWS::SNS::TopicPolicy' && r.Properties.Topics[0].Ref === topicId(json, 'Outcomes'),
+    );
+    expect(outcomePolicy.Properties.PolicyDocument.Statement.map((st: Json) => st.Effect)).toEqual(['Deny']);
   });
 
   it('refuses publishing over plain HTTP on both topics', () => {
@@ -140,9 +186,13 @@ describe('alarms', () => {
     }
   });
 
-  it('fire on the first event in the dead-letter queue and in the start-failure queue', () => {
+  it("fire on the first event in each queue of lost events: the trigger's two, the failure rule's one", () => {
     const json = byDefault.toJSON();
-    for (const queue of ['TriggerDeliveryDeadLetterQueue', 'TriggerStartFailureQueue']) {
+    for (const queue of [
+      'TriggerDeliveryDeadLetterQueue',
+      'TriggerStartFailureQueue',
+      'ExecutionFailuresDeadLetterQueue',
+    ]) {
       const queueId = logicalIdOfType(json, 'AWS::SQS::Queue', new RegExp(`^${queue}`));
       byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
@@ -176,7 +226,7 @@ describe('alarms', () => {
     const alarms = Object.values<Json>(byDefault.toJSON().Resources).filter(
       (r) => r.Type === 'AWS::CloudWatch::Alarm',
     );
-    expect(alarms).toHaveLength(2 + 2 + FUNCTION_NAMES.length);
+    expect(alarms).toHaveLength(2 + 3 + FUNCTION_NAMES.length);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([alarmTopic()]);
   });
 });
@@ -221,6 +271,14 @@ describe('retention', () => {
       'failed/': 90,
       versions: 7,
     });
+  });
+
+  it('expires the access logs after the configured days', () => {
+    const json = configured.toJSON();
+    const logs = json.Resources[logicalIdOfType(json, 'AWS::S3::Bucket', /AccessLogs/)];
+    expect(logs.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ ExpirationInDays: 400 }),
+    ]);
   });
 
   it('expires them after the configured days', () => {

@@ -117,6 +117,18 @@ describe('drop bucket', () => {
     });
   });
 
+  it('expires its access logs and their failed uploads, after 90 days by default', () => {
+    const logsId = logicalIdOfType(json, 'AWS::S3::Bucket', /AccessLogs/);
+    expect(json.Resources[logsId].Properties.LifecycleConfiguration.Rules).toEqual([
+      {
+        Id: 'expire-access-logs',
+        ExpirationInDays: 90,
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        Status: 'Enabled',
+      },
+    ]);
+  });
+
   it('needs no custom resource to turn EventBridge on', () => {
     template.resourceCountIs('Custom::S3BucketNotifications', 0);
   });
@@ -383,6 +395,17 @@ describe('state machine', () => {
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
   });
 
+  it('logs to a group under /aws/vendedlogs/states/, named after the stack, destroyed with it', () => {
+    const machine = json.Resources[logicalIdOfType(json, 'AWS::StepFunctions::StateMachine')];
+    const [destination] = machine.Properties.LoggingConfiguration.Destinations;
+    const groupId = destination.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(json.Resources[groupId]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { LogGroupName: '/aws/vendedlogs/states/AepAudiencePipeline-Workflow' },
+      DeletionPolicy: 'Delete',
+    });
+  });
+
   it('has the states of the story, starting at ValidateFile', () => {
     expect(definition.StartAt).toBe('ValidateFile');
     expect(Object.keys(definition.States).sort()).toEqual(
@@ -578,6 +601,34 @@ describe('execution failure rule', () => {
     expect(functionsByLogicalId(json)[rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]]).toBe(
       'record-execution-failure',
     );
+  });
+
+  it('ends an undeliverable event in an encrypted, TLS-only dead-letter queue only this rule may send to', () => {
+    const ruleId = Object.entries<Json>(json.Resources).find(
+      ([, r]) => r.Properties?.EventPattern?.source?.[0] === 'aws.states',
+    )?.[0] as string;
+    const [target] = json.Resources[ruleId].Properties.Targets;
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8 });
+    const dlqId = target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+    expect(dlqId).toMatch(/^ExecutionFailuresDeadLetterQueue/);
+    expect(json.Resources[dlqId].Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+          }),
+        ],
+      },
+    });
   });
 });
 
