@@ -2,7 +2,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEnv } from '../shared/env.ts';
 import { createLogger, invocationLogger } from '../shared/log.ts';
 import { PipelineMetrics } from '../shared/metrics.ts';

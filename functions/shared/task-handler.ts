@@ -3,7 +3,7 @@
 // pipeline errors the state machine matches.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { toPipelineError } from './error-mapping.ts';
 import { createLogger, invocationLogger, type Logger } from './log.ts';
 import { METRIC } from './metric-names.ts';

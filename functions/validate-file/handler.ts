@@ -1,5 +1,5 @@
 // Lambda entry of the ValidateFile state.
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonEnv, readEnv } from '../shared/env.ts';
 import { createLogger } from '../shared/log.ts';
 import { METRIC } from '../shared/metric-names.ts';
