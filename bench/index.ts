@@ -4,6 +4,7 @@
 const sections: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   validation: () => import('./validation.ts'),
   concurrency: () => import('./concurrency.ts'),
+  coldstart: () => import('./coldstart.ts'),
 };
 
 const wanted = process.argv.slice(2);

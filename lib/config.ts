@@ -1,6 +1,6 @@
 // The stack's configuration: cdk.json context `pipeline`, validated once in bin/ so a typo fails the synth.
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { destinationSchema } from '../functions/shared/state.ts';
 
 /** The day counts CloudWatch Logs accepts (CDK's RetentionDays enum values). */

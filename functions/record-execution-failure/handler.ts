@@ -1,11 +1,15 @@
-// Lambda entry of the rule on the state machine's FAILED / TIMED_OUT / ABORTED executions.
+// Lambda entry of the rule on the state machine's FAILED / TIMED_OUT / ABORTED executions: a middy chain of
+// Powertools' logger context and metrics flush and our correlation id, with record-execution-failure last.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readEnv } from '../shared/env.ts';
-import { createLogger, invocationLogger } from '../shared/log.ts';
+import { createLogger } from '../shared/log.ts';
 import { PipelineMetrics } from '../shared/metrics.ts';
+import { correlate } from '../shared/middleware/correlation.ts';
 import { notifierFromEnvironment, outcomeMessage } from '../shared/notify.ts';
 import { reportOutcome } from '../shared/outcome.ts';
 import { s3Client } from '../shared/s3.ts';
@@ -16,7 +20,7 @@ const SERVICE = 'record-execution-failure';
 const env = readEnv(z.object({ BUCKET_NAME: z.string().min(1) }));
 const s3 = s3Client();
 const sfn = new SFNClient({});
-const baseLogger = createLogger({ service: SERVICE });
+const logger = createLogger({ service: SERVICE });
 const metrics = new PipelineMetrics(SERVICE);
 const now = () => new Date();
 
@@ -28,38 +32,34 @@ function executionOf(event: unknown): string {
   return 'unknown';
 }
 
-export const handler = middy<unknown, RecordFailureResult, Error, Context>().handler(
-  async (event, context) => {
-    const execution = executionOf(event);
-    const logger = invocationLogger(baseLogger, execution, context);
-    try {
-      const result = await recordExecutionFailure(event, {
-        s3,
-        sfn,
-        config: { bucket: env.BUCKET_NAME },
+export const handler = middy<unknown, RecordFailureResult, Error, Context>()
+  .use(injectLambdaContext(logger.powertools, { resetKeys: true }))
+  .use(correlate({ logger, metrics }, executionOf))
+  .use(logMetrics(metrics))
+  .handler(async (event) => {
+    const result = await recordExecutionFailure(event, {
+      s3,
+      sfn,
+      config: { bucket: env.BUCKET_NAME },
+      logger,
+      now,
+    });
+    // ALREADY_REPORTED: HandleFailure wrote error.json and published the outcome.
+    if (result.status === 'WRITTEN') {
+      const message = outcomeMessage({
+        outcome: 'FAILED',
+        bucket: result.file?.bucket ?? env.BUCKET_NAME,
+        file: result.file?.key ?? '(unknown file)',
+        execution: result.execution,
+        executionArn: result.executionArn,
+        failure: { code: result.code, message: result.message },
+      });
+      await reportOutcome(message, result.file?.eventTime, {
+        notifier: notifierFromEnvironment(),
+        metrics,
         logger,
         now,
       });
-      // ALREADY_REPORTED: HandleFailure wrote error.json and published the outcome.
-      if (result.status === 'WRITTEN') {
-        const message = outcomeMessage({
-          outcome: 'FAILED',
-          bucket: result.file?.bucket ?? env.BUCKET_NAME,
-          file: result.file?.key ?? '(unknown file)',
-          execution: result.execution,
-          executionArn: result.executionArn,
-          failure: { code: result.code, message: result.message },
-        });
-        await reportOutcome(message, result.file?.eventTime, {
-          notifier: notifierFromEnvironment(),
-          metrics,
-          logger,
-          now,
-        });
-      }
-      return result;
-    } finally {
-      metrics.flush(execution);
     }
-  },
-);
+    return result;
+  });

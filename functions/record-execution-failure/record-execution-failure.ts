@@ -2,7 +2,7 @@
 // all retries). Writes reports/<execution>/error.json so the team hears why; the original stays for a redrive.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from '../shared/log.ts';
 import { reportKey } from '../shared/naming.ts';
 import { causeMessage } from '../shared/pipeline-errors.ts';

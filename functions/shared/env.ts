@@ -1,5 +1,5 @@
 // Reads a function's configuration from its environment once, failing fast with the variable's name.
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { PipelineError } from './pipeline-errors.ts';
 
 /**

@@ -1,9 +1,9 @@
 // Structured JSON logging, one line per event, with the execution name as correlation id: Powertools Logger
-// underneath (its line format, log level handling and Lambda context keys), our small interface on top.
-// Callers pass values already masked (mask.ts); keys that look like secrets are redacted here as a safety net.
-// Every line goes through one sink: stdout in Lambda, a file per execution in the local runner.
+// underneath (its line format, log level handling, and the Lambda context keys its injectLambdaContext
+// middleware adds), our small interface on top. Callers pass values already masked (mask.ts); keys that look
+// like secrets are redacted here as a safety net. Every line goes through one sink: stdout in Lambda (the
+// local runner reads each function's stdout), a function of their own in tests and the CLI.
 import { type LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -22,7 +22,7 @@ export type LogSink = (line: string) => void;
 
 let defaultSink: LogSink = (line) => process.stdout.write(`${line}\n`);
 
-/** Where loggers without their own sink write. The local runner sends task logs to a file with it. */
+/** Where loggers without their own sink write. Tests and the CLI capture task logs with it. */
 export function setDefaultLogSink(sink: LogSink): void {
   defaultSink = sink;
 }
@@ -42,58 +42,57 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/**
- * Whether the invocation being served is this execution environment's first. Powertools keeps a cold-start
- * flag per logger instance, and every child it makes (one per invocation here, for the correlation id)
- * starts with its own, so each would say `cold_start: true`; the module is per environment, as the flag must be.
- */
-let coldStartInvocation: boolean | undefined;
-let invocationsServed = 0;
+function redactFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  return redact(fields ?? {}) as Record<string, unknown>;
+}
 
-/** Powertools Logger printing through a sink instead of its own console; its children inherit the sink. */
+/** Powertools Logger printing through a sink instead of its own console. */
 class SinkLogger extends PowertoolsLogger {
   sink: LogSink | undefined;
 
   protected override printLog(_logLevel: number, log: LogItem): void {
     log.prepareForPrint();
-    const attributes = log.getAttributes();
-    if ('cold_start' in attributes && coldStartInvocation !== undefined) {
-      attributes.cold_start = coldStartInvocation;
-    }
     (this.sink ?? defaultSink)(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
-  }
-
-  protected override createLogger(options?: ConstructorParameters<typeof PowertoolsLogger>[0]): SinkLogger {
-    const child = new SinkLogger(options);
-    child.sink = this.sink;
-    return child;
   }
 }
 
-/** Our Logger over one Powertools instance. */
+/**
+ * Our Logger over one Powertools instance per function module. Children share that instance and add their
+ * fields to each line: a Powertools child logger keeps a cold-start flag of its own, so every child made
+ * during an invocation would print `cold_start: true`.
+ */
 export class StructuredLogger implements Logger {
-  constructor(private readonly powertools: PowertoolsLogger) {}
+  constructor(
+    /** The instance Powertools' middlewares take (`injectLambdaContext(logger.powertools, …)`). */
+    readonly powertools: PowertoolsLogger,
+    private readonly fields: Record<string, unknown> = {},
+  ) {}
+
+  private with(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+    return { ...this.fields, ...redactFields(fields) };
+  }
 
   debug(message: string, fields?: Record<string, unknown>): void {
-    this.powertools.debug(message, redact(fields ?? {}) as Record<string, unknown>);
+    this.powertools.debug(message, this.with(fields));
   }
   info(message: string, fields?: Record<string, unknown>): void {
-    this.powertools.info(message, redact(fields ?? {}) as Record<string, unknown>);
+    this.powertools.info(message, this.with(fields));
   }
   warn(message: string, fields?: Record<string, unknown>): void {
-    this.powertools.warn(message, redact(fields ?? {}) as Record<string, unknown>);
+    this.powertools.warn(message, this.with(fields));
   }
   error(message: string, fields?: Record<string, unknown>): void {
-    this.powertools.error(message, redact(fields ?? {}) as Record<string, unknown>);
+    this.powertools.error(message, this.with(fields));
   }
   child(fields: Record<string, unknown>): StructuredLogger {
-    return new StructuredLogger(
-      this.powertools.createChild({ persistentKeys: redact(fields) as Record<string, string> }),
-    );
+    return new StructuredLogger(this.powertools, this.with(fields));
   }
-  /** Adds the invocation's keys (request id, cold start, function name) to every following line. */
-  addContext(context: Context): void {
-    this.powertools.addContext(context);
+  /**
+   * Adds these fields to every line of the instance until its keys are reset: `injectLambdaContext` with
+   * `resetKeys: true` does that at the end of each invocation.
+   */
+  appendKeys(fields: Record<string, unknown>): void {
+    this.powertools.appendKeys(redactFields(fields));
   }
 }
 
@@ -107,24 +106,8 @@ export function createLogger(options: {
   const powertools = new SinkLogger({
     serviceName: options.service,
     logLevel: level,
-    persistentKeys: redact(options.fields ?? {}) as Record<string, string>,
+    persistentKeys: redactFields(options.fields) as Record<string, string>,
   });
   powertools.sink = options.sink;
   return new StructuredLogger(powertools);
-}
-
-/** The invocation's logger: correlated by execution name, with the Lambda context keys when there is one. */
-export function invocationLogger(
-  base: StructuredLogger,
-  executionName: string,
-  lambdaContext: Context | undefined,
-): StructuredLogger {
-  const logger = base.child({ correlationId: executionName });
-  // The local runner passes a context too; a unit test calling the handler bare may not.
-  if (lambdaContext?.awsRequestId) {
-    invocationsServed += 1;
-    coldStartInvocation = invocationsServed === 1;
-    logger.addContext(lambdaContext);
-  }
-  return logger;
 }

@@ -1,20 +1,39 @@
-// The functions' metrics: Powertools Metrics (CloudWatch EMF), published once per invocation through the log
-// sink (stdout in Lambda, the execution's log file locally), each blob carrying the execution name.
-// Every metric has the dimension `service`; AEP call metrics are published per route (metric-names.ts).
+// The functions' metrics: Powertools Metrics (CloudWatch EMF) written through the log sink (stdout in Lambda),
+// flushed at the end of each invocation by Powertools' logMetrics middleware, each blob carrying the
+// invocation's correlation id (the execution name). Every metric has the dimension `service`; AEP call
+// metrics are published per route (metric-names.ts).
+//
+// Powertools publishes by itself when a metric reaches 100 values (EMF's limit per blob) and then clears the
+// dimensions and metadata it was given per request. So nothing here is a request dimension: a route's metrics
+// live in a Metrics instance of their own with `route` as a default dimension, which Powertools keeps, and
+// the correlation id is added again to every blob as it is written, whoever starts the publish.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AepCallRecord } from './aep/types.ts';
 import { writeLogLine } from './log.ts';
 import { METRIC, ROUTE_DIMENSION } from './metric-names.ts';
 
 export const DEFAULT_METRICS_NAMESPACE = 'AepAudiencePipeline';
-/** EMF allows 100 values per metric in one blob. */
-const MAX_VALUES_PER_BLOB = 100;
 
-/** Powertools Metrics writing its EMF blobs where log lines go instead of to its own console. */
+/** The current invocation's correlation id, shared by a function's Metrics instances. */
+interface Correlation {
+  id: string | undefined;
+}
+
+type MetricsOptions = NonNullable<ConstructorParameters<typeof Metrics>[0]>;
+
+/** Powertools Metrics writing its EMF blobs where log lines go, each with the correlation id. */
 class SinkMetrics extends Metrics {
+  constructor(
+    options: MetricsOptions,
+    protected readonly correlation: Correlation,
+  ) {
+    super(options);
+  }
+
   override publishStoredMetrics(): this {
     try {
       if (this.hasStoredMetrics() && !this.isDisabled()) {
+        if (this.correlation.id) this.addMetadata('correlationId', this.correlation.id);
         writeLogLine(JSON.stringify(this.serializeMetrics()));
       }
     } finally {
@@ -26,65 +45,79 @@ class SinkMetrics extends Metrics {
   }
 }
 
-interface RouteStats {
-  latenciesMs: number[];
-  calls: number;
-  retries: number;
+/** One route's metrics: latencies as they come, calls and retries summed and added to the blob that goes out. */
+class RouteMetrics extends SinkMetrics {
+  private calls = 0;
+  private retries = 0;
+
+  record(record: AepCallRecord): void {
+    this.calls += 1;
+    if (record.attempt > 1) this.retries += 1;
+    // May publish (the 100th value): the blob then takes the counts so far, later blobs the rest.
+    this.addMetric(
+      METRIC.aepCallLatency,
+      MetricUnit.Milliseconds,
+      Math.max(0, Math.round(record.durationMs)),
+    );
+  }
+
+  override publishStoredMetrics(): this {
+    if (this.calls > 0) {
+      // Straight into the store: at most two values, far from the limit that would publish on its own.
+      this.addMetric(METRIC.aepCalls, MetricUnit.Count, this.calls);
+      this.addMetric(METRIC.aepRetries, MetricUnit.Count, this.retries);
+      this.calls = 0;
+      this.retries = 0;
+    }
+    return super.publishStoredMetrics();
+  }
 }
 
-export class PipelineMetrics {
-  private readonly metrics: SinkMetrics;
-  private readonly routes = new Map<string, RouteStats>();
+/**
+ * A function's metrics; the instance Powertools' `logMetrics` middleware flushes. Its own blob carries the
+ * dimension `service` only; each route's blobs follow it with `service` and `route`.
+ */
+export class PipelineMetrics extends SinkMetrics {
+  private readonly options: { serviceName: string; namespace: string };
+  private readonly routes = new Map<string, RouteMetrics>();
 
   constructor(service: string, namespace = process.env.POWERTOOLS_METRICS_NAMESPACE) {
-    this.metrics = new SinkMetrics({
-      serviceName: service,
-      namespace: namespace || DEFAULT_METRICS_NAMESPACE,
-    });
+    const options = { serviceName: service, namespace: namespace || DEFAULT_METRICS_NAMESPACE };
+    super(options, { id: undefined });
+    this.options = options;
+  }
+
+  /** Every blob from now on carries `correlationId` (the correlation middleware sets it per invocation). */
+  setCorrelationId(id: string | undefined): void {
+    this.correlation.id = id;
   }
 
   count(name: string, value = 1): void {
-    this.metrics.addMetric(name, MetricUnit.Count, value);
+    this.addMetric(name, MetricUnit.Count, value);
   }
 
   milliseconds(name: string, value: number): void {
-    this.metrics.addMetric(name, MetricUnit.Milliseconds, Math.max(0, Math.round(value)));
+    this.addMetric(name, MetricUnit.Milliseconds, Math.max(0, Math.round(value)));
   }
 
   /** The AEP client's per-attempt observer: latency, calls and retries, by `METHOD /route`. */
   readonly aepCall = (record: AepCallRecord): void => {
     const route = `${record.method} ${record.route}`;
-    let stats = this.routes.get(route);
-    if (!stats) {
-      stats = { latenciesMs: [], calls: 0, retries: 0 };
-      this.routes.set(route, stats);
+    let metrics = this.routes.get(route);
+    if (!metrics) {
+      metrics = new RouteMetrics(
+        { ...this.options, defaultDimensions: { [ROUTE_DIMENSION]: route } },
+        this.correlation,
+      );
+      this.routes.set(route, metrics);
     }
-    stats.latenciesMs.push(record.durationMs);
-    stats.calls += 1;
-    if (record.attempt > 1) stats.retries += 1;
+    metrics.record(record);
   };
 
-  /** Publishes everything recorded since the last flush; `correlationId` is the execution name. */
-  flush(correlationId: string | undefined): void {
-    const publish = () => {
-      if (correlationId) this.metrics.addMetadata('correlationId', correlationId);
-      this.metrics.publishStoredMetrics();
-    };
-    // The invocation's own metrics first: the per-route blobs below add a dimension theirs must not have.
-    if (this.metrics.hasStoredMetrics()) publish();
-    for (const [route, stats] of this.routes) {
-      for (let start = 0; start < stats.latenciesMs.length; start += MAX_VALUES_PER_BLOB) {
-        this.metrics.addDimension(ROUTE_DIMENSION, route);
-        for (const ms of stats.latenciesMs.slice(start, start + MAX_VALUES_PER_BLOB)) {
-          this.milliseconds(METRIC.aepCallLatency, ms);
-        }
-        if (start === 0) {
-          this.count(METRIC.aepCalls, stats.calls);
-          this.count(METRIC.aepRetries, stats.retries);
-        }
-        publish();
-      }
-    }
-    this.routes.clear();
+  /** The function's own metrics first, then every route's. */
+  override publishStoredMetrics(): this {
+    super.publishStoredMetrics();
+    for (const route of this.routes.values()) route.publishStoredMetrics();
+    return this;
   }
 }

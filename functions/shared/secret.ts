@@ -1,7 +1,7 @@
 // The AEP credentials port: Secrets Manager in AWS (cached per container), environment variables locally.
 // Error messages name the missing or invalid KEY only, never a value.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AepCredentials } from './aep/types.ts';
 import { PipelineError } from './pipeline-errors.ts';
 

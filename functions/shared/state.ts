@@ -14,7 +14,7 @@
 //
 // Tasks that schedule a poll return `poll: {attempt, waitSeconds}`; the Wait state after them uses
 // `SecondsPath: $.<resultPath>.poll.waitSeconds`.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AEP_FIELD_TYPES } from './aep/types.ts';
 
 export const fileRefSchema = z.object({

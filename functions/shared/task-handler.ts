@@ -1,14 +1,17 @@
-// The one way a Task's Lambda handler is built: middy, the task event parsed at the boundary, a logger
-// correlated by execution name, metrics flushed once per invocation, and AEP client errors turned into
+// The one way a Task's Lambda handler is built: a middy chain with the task function last. Powertools'
+// middlewares put the Lambda context on the logger and flush the metrics; ours parse the task event at the
+// boundary, correlate lines and metrics by execution name, time the stage, and turn errors into the
 // pipeline errors the state machine matches.
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
-import { toPipelineError } from './error-mapping.ts';
-import { createLogger, invocationLogger, type Logger } from './log.ts';
-import { METRIC } from './metric-names.ts';
+import { createLogger, type Logger } from './log.ts';
 import { PipelineMetrics } from './metrics.ts';
-import { PipelineError } from './pipeline-errors.ts';
+import { correlate } from './middleware/correlation.ts';
+import { parseEvent } from './middleware/parse-event.ts';
+import { pipelineErrors } from './middleware/pipeline-errors.ts';
+import { stageTiming } from './middleware/stage-timing.ts';
 import { type TaskEvent, taskEventSchema } from './state.ts';
 
 export interface TaskContext {
@@ -22,41 +25,23 @@ export interface HandlerContext extends TaskContext {
   executionArn: string | undefined;
 }
 
-/** Parse `input` with `schema`, or throw a PipelineError naming the first bad path (never the value). */
-export function parseBoundary<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const path = issue?.path.length ? issue.path.join('.') : '(root)';
-  throw new PipelineError(
-    'CONFIG_INVALID',
-    `${what} is malformed at ${path}: ${issue?.message ?? 'invalid'}`,
-  );
-}
-
 export function taskHandler<R>(
   service: string,
   run: (event: TaskEvent, context: HandlerContext) => Promise<R>,
-): middy.MiddyfiedHandler<unknown, R, Error, Context> {
-  const baseLogger = createLogger({ service });
+): middy.MiddyfiedHandler<TaskEvent, R, Error, Context> {
+  // One logger and one metrics instance per execution environment, as Powertools' middlewares expect.
+  const logger = createLogger({ service });
   const metrics = new PipelineMetrics(service);
-  return middy<unknown, R, Error, Context>().handler(async (raw: unknown, lambdaContext: Context) => {
-    const started = Date.now();
-    const event = parseBoundary(taskEventSchema, raw, 'Task input');
-    const { executionName, executionArn } = event;
-    const logger = invocationLogger(baseLogger, executionName, lambdaContext);
-    logger.info('task started', { key: event.state.file.key });
-    try {
-      const result = await run(event, { logger, executionName, executionArn, metrics });
-      logger.info('task finished', { durationMs: Date.now() - started });
-      return result;
-    } catch (error) {
-      const mapped = toPipelineError(error);
-      logger.error('task failed', { error: mapped.name, reason: mapped.message });
-      throw mapped;
-    } finally {
-      metrics.milliseconds(METRIC.stageDuration, Date.now() - started);
-      metrics.flush(executionName);
-    }
-  });
+  // Order matters: `before` runs top down, `after` and `onError` bottom up, so the error is mapped and logged
+  // first, the metrics flushed next, and the logger's keys reset last.
+  return middy<TaskEvent, R, Error, Context>()
+    .use(injectLambdaContext(logger.powertools, { resetKeys: true }))
+    .use(parseEvent(taskEventSchema, 'Task input'))
+    .use(correlate({ logger, metrics }, (event: TaskEvent) => event.executionName))
+    .use(logMetrics(metrics))
+    .use(stageTiming({ logger, metrics, describe: (event: TaskEvent) => ({ key: event.state.file.key }) }))
+    .use(pipelineErrors(logger))
+    .handler((event) =>
+      run(event, { logger, metrics, executionName: event.executionName, executionArn: event.executionArn }),
+    );
 }

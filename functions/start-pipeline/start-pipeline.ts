@@ -1,7 +1,7 @@
 // start-pipeline: turns an S3 "Object Created" event into one Step Functions execution with a deterministic,
 // readable name; a redelivered event asks for the same name and is logged as a duplicate, never an error.
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from '../shared/log.ts';
 import { executionName } from '../shared/naming.ts';
 import type { ExecutionInput } from '../shared/state.ts';

@@ -1,7 +1,6 @@
 // Lambda entry of the ValidateFile state.
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonEnv, readEnv } from '../shared/env.ts';
-import { createLogger } from '../shared/log.ts';
 import { METRIC } from '../shared/metric-names.ts';
 import { s3Client } from '../shared/s3.ts';
 import { destinationSchema } from '../shared/state.ts';
@@ -24,7 +23,6 @@ const env = readEnv(
 );
 const deps = {
   s3: s3Client(),
-  logger: createLogger({ service: 'validate-file' }),
   config: {
     defaultDestinations: env.DEFAULT_DESTINATIONS,
     defaultTtlInDays: env.DEFAULT_TTL_DAYS,

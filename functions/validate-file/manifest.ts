@@ -1,7 +1,7 @@
 // The optional manifest beside a CSV (docs/contracts.md#manifest): a strict zod schema (unknown keys are an
 // error), and its
 // conversion to the state's destinations.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AEP_FIELD_TYPES } from '../shared/aep/types.ts';
 import type { Destination } from '../shared/state.ts';
 

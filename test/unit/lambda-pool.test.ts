@@ -206,12 +206,13 @@ describe('LambdaPool (source mode)', () => {
     expect(lines.every((l) => UUID.test(l.function_request_id))).toBe(true);
   });
 
-  it("keeps cold_start false after the first invocation through log.ts's invocationLogger", async () => {
+  it("keeps cold_start false after the first invocation through the handlers' middleware chain", async () => {
     const pool = sourcePool([fixture('cold-start')]);
-    await pool.invoke('cold-start', { via: 'invocationLogger' });
-    await pool.invoke('cold-start', { via: 'invocationLogger' });
-    const flags = logs.map((l) => (JSON.parse(l.line) as { cold_start: boolean }).cold_start);
-    expect(flags).toEqual([true, false]);
+    await pool.invoke('cold-start', { via: 'middleware' });
+    await pool.invoke('cold-start', { via: 'middleware' });
+    const lines = logs.map((l) => JSON.parse(l.line) as { cold_start: boolean; correlationId?: string });
+    expect(lines.map((l) => l.cold_start)).toEqual([true, false]);
+    expect(lines.map((l) => l.correlationId)).toEqual(['exec-1', 'exec-1']);
   });
 
   it('carries payloads and results as JSON', async () => {

@@ -1,6 +1,6 @@
 // zod schemas of the AEP responses the client reads: strict on what the pipeline needs, tolerant of the rest
 // (doc versions differ: docs/aep.md#where-adobes-docs-disagree).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OperationStatus } from './types.ts';
 
 /** Epoch values arrive as numbers, sometimes as numeric strings. */
