@@ -227,6 +227,44 @@ describe('AepClient against the simulator', () => {
     expect((error as Error).message).toMatch(/frequency/);
   });
 
+  it('adds an incremental export without triggerType and an after-segmentation full export without startTime', async () => {
+    const aep = client();
+    const incremental = await createdAudience(aep);
+    const afterSegmentation = await createdAudience(aep);
+    const template = '%DESTINATION_NAME%_%SEGMENT_ID%';
+    await aep.addAudienceToDataflow({
+      flowId: batchFlow.id,
+      audienceId: incremental,
+      batch: {
+        exportMode: 'FIRST_FULL_THEN_INCREMENTAL',
+        schedule: { frequency: 'EVERY_8_HOURS', startDate: '2026-12-01', startTime: '04:00' },
+        filenameTemplate: template,
+      },
+    });
+    await aep.addAudienceToDataflow({
+      flowId: batchFlow.id,
+      audienceId: afterSegmentation,
+      batch: {
+        exportMode: 'DAILY_FULL_EXPORT',
+        schedule: { frequency: 'DAILY', triggerType: 'AFTER_SEGMENT_EVAL', startDate: '2026-12-01' },
+        filenameTemplate: template,
+      },
+    });
+    const stored = sim.flow(batchFlow.id)!.segmentSelectors;
+    const scheduleOf = (id: string) => stored.find((s) => s.value.id === id)?.value.schedule;
+    expect(scheduleOf(incremental)).toEqual({
+      frequency: 'EVERY_8_HOURS',
+      startDate: '2026-12-01',
+      startTime: '04:00',
+    });
+    expect(scheduleOf(afterSegmentation)).toEqual({
+      frequency: 'DAILY',
+      triggerType: 'AFTER_SEGMENT_EVAL',
+      startDate: '2026-12-01',
+    });
+    expect(sim.violations).toEqual([]);
+  });
+
   it('swaps one audience for another in one PATCH: in place, with the old batch settings, idempotently', async () => {
     const aep = client();
     const [oldId, newId, otherId] = [

@@ -597,6 +597,34 @@ describe('addAudienceToDataflow', () => {
     ]);
   });
 
+  it('sends triggerType with DAILY_FULL_EXPORT only: SCHEDULED when unset, none with FIRST_FULL_THEN_INCREMENTAL', async () => {
+    h = harness();
+    const schedule = { frequency: 'EVERY_6_HOURS', startDate: '2026-12-01', startTime: '20:00' };
+    const incremental = {
+      exportMode: 'FIRST_FULL_THEN_INCREMENTAL' as const,
+      // A state written before the rule gave every schedule a triggerType: it is not sent on.
+      schedule: { ...schedule, triggerType: 'SCHEDULED' as const },
+      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+    };
+    const fullExport = {
+      exportMode: 'DAILY_FULL_EXPORT' as const,
+      schedule: { ...schedule, frequency: 'DAILY' },
+      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+    };
+    for (const _ of [1, 2]) {
+      h.script.on('GET', FLOW, { status: 200, body: flowBody('"e1"') });
+      h.script.on('PATCH', FLOW, { status: 200, body: { id: 'flow-1', etag: '"e2"' } });
+    }
+    await h.client.addAudienceToDataflow({ flowId: 'flow-1', audienceId: 'aud-1', batch: incremental });
+    await h.client.addAudienceToDataflow({ flowId: 'flow-1', audienceId: 'aud-2', batch: fullExport });
+    const sent = h.script
+      .calls('PATCH', FLOW)
+      .map(
+        (call) => (jsonOf(call) as { value: { value: { schedule: unknown } } }[])[0]?.value.value.schedule,
+      );
+    expect(sent).toEqual([schedule, { ...schedule, frequency: 'DAILY', triggerType: 'SCHEDULED' }]);
+  });
+
   it('re-reads the flow after a 412 and applies with the new etag', async () => {
     h = harness();
     const stale = {

@@ -1,6 +1,7 @@
 // The AEP client over HTTP: IMS auth, Platform headers, retries, and the write paths that must never apply
 // twice (DESIGN §1 "Retrying AEP writes"). Knows nothing of AWS or middy.
 import type { AepApi, CreateAudienceResult } from './api.ts';
+import { exportSchedule } from './batch-export.ts';
 import { parseAepErrorBody } from './error-body.ts';
 import {
   AepAmbiguousWriteError,
@@ -440,7 +441,8 @@ function selectorValue(input: AddToDataflowInput): Record<string, unknown> {
   if (input.batch) {
     value['filenameTemplate'] = input.batch.filenameTemplate;
     value['exportMode'] = input.batch.exportMode;
-    value['schedule'] = input.batch.schedule;
+    // triggerType only with DAILY_FULL_EXPORT (update-destination-dataflows.md, see batch-export.ts).
+    value['schedule'] = exportSchedule(input.batch);
   }
   return value;
 }
