@@ -135,7 +135,14 @@ describe('AepClient against the simulator', () => {
     const aep = client();
     const audienceId = await createdAudience(aep);
     sim.faults.revokeTokens();
+    const callsBefore = sim.calls.length;
     expect(await aep.listRuns(audienceId)).toEqual([]);
+    // On a /core/ais route a revoked token is the external audiences API's 400 100911, not the gateway's 401.
+    expect(sim.calls.slice(callsBefore).map((c) => `${c.route} ${c.status}`)).toEqual([
+      'GET /data/core/ais/external-audience/{id}/runs 400',
+      'POST /ims/token/v3 200',
+      'GET /data/core/ais/external-audience/{id}/runs 200',
+    ]);
     const tokenCalls = sim.calls.filter((c) => c.route === 'POST /ims/token/v3');
     expect(tokenCalls.length).toBeGreaterThanOrEqual(2);
   });

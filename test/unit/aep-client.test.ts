@@ -167,6 +167,57 @@ describe('IMS tokens', () => {
     expect((error as AepAuthError).aepCode).toBe(code);
   });
 
+  // The external audiences API's own "invalid token": 400 with code 100911 (its error-code appendix).
+  const invalidToken = {
+    status: 400,
+    body: {
+      type: 'https://ns.adobe.com/aep/errors/100911-400',
+      title: 'BAD_REQUEST',
+      status: 400,
+      detail: 'An invalid token is provided',
+      report: { code: '100911-400' },
+    },
+  };
+
+  it('renews the token once on a 400 100911 and repeats the call, a write as well as a read', async () => {
+    h = harness();
+    h.script.on('GET', `${RUNS}/run-1`, invalidToken);
+    h.script.on('GET', `${RUNS}/run-1`, { status: 200, body: runAnswer });
+    h.script.on('POST', RUNS, invalidToken);
+    h.script.on('POST', RUNS, { status: 200, body: { ...runAnswer, runId: 'run-2' } });
+    expect((await h.client.getRun('aud-1', 'run-1')).runId).toBe('run-1');
+    expect((await h.client.startRun('aud-1', { dataFilterStartTime: 1_767_225_600 })).runId).toBe('run-2');
+    expect(h.script.tokenRequests).toHaveLength(3);
+    expect(h.script.requests.map((r) => r.headers['authorization'])).toEqual([
+      'Bearer TOKEN-MARKER-1',
+      'Bearer TOKEN-MARKER-2',
+      'Bearer TOKEN-MARKER-2',
+      'Bearer TOKEN-MARKER-3',
+    ]);
+    expect(h.script.problems).toEqual([]);
+  });
+
+  it('gives up with AepAuthError, not a rejected request, when the fresh token gets 100911 too', async () => {
+    h = harness();
+    h.script.on('POST', RUNS, invalidToken).on('POST', RUNS, invalidToken);
+    const error = await failureOf(h.client.startRun('aud-1', { dataFilterStartTime: 1_767_225_600 }));
+    expect(error).toBeInstanceOf(AepAuthError);
+    expect((error as AepAuthError).aepCode).toBe('100911');
+    expect(h.script.tokenRequests).toHaveLength(2);
+    expect(h.script.remaining).toBe(0);
+  });
+
+  it('leaves the token alone on other 400s: 100910 is a bad request', async () => {
+    h = harness();
+    h.script.on('POST', RUNS, {
+      status: 400,
+      body: { ...invalidToken.body, type: 'x/100910-400', report: { code: '100910-400' } },
+    });
+    const error = await failureOf(h.client.startRun('aud-1', { dataFilterStartTime: 1_767_225_600 }));
+    expect(error).toBeInstanceOf(AepRequestError);
+    expect(h.script.tokenRequests).toHaveLength(1);
+  });
+
   it('maps a 401 other than 401013 to AepAuthError without renewing', async () => {
     h = harness();
     h.script.on('GET', RUNS, {

@@ -2,7 +2,7 @@
 // twice (DESIGN §1 "Retrying AEP writes"). Knows nothing of AWS or middy.
 import type { AepApi, CreateAudienceResult } from './api.ts';
 import { exportSchedule } from './batch-export.ts';
-import { parseAepErrorBody } from './error-body.ts';
+import { INVALID_TOKEN_CODE, parseAepErrorBody } from './error-body.ts';
 import {
   AepAmbiguousWriteError,
   type AepError,
@@ -368,12 +368,14 @@ export class AepClient implements AepApi {
     }
   }
 
-  /** One attempt with a token; a `401013` (token expired or revoked) gets one fresh token and one resend. */
+  /**
+   * One attempt with a token; an answer that calls the token invalid (the gateway's 401 `401013`, or the external
+   * audiences API's 400 `100911`) gets one fresh token and one resend.
+   */
   private async send(request: PlatformRequest, attempt: number): Promise<Exchange> {
     const token = await this.ims.token();
     const answer = await this.http.exchange(this.toExchange(request, token, attempt));
-    if (answer.kind !== 'response' || answer.status !== 401) return answer;
-    if (parseAepErrorBody(answer.body).code !== '401013') return answer;
+    if (!isInvalidToken(answer)) return answer;
     this.ims.invalidate(token);
     const freshToken = await this.ims.token();
     return this.http.exchange(this.toExchange(request, freshToken, attempt));
@@ -424,6 +426,21 @@ export class AepClient implements AepApi {
       },
     );
   }
+}
+
+/**
+ * AEP says the token is not (or no longer) good: the Adobe I/O gateway's 401 `401013` (AdobeDocs/experience-platform.en
+ * help/landing/troubleshooting.md, "OAuth token is not valid"), or the external audiences API's 400 `100911` ("an
+ * invalid token is provided", the error-code appendix of help/segmentation/api/external-audiences.md in
+ * AdobeDocs/experience-platform.fr-FR and .de-DE). A `100911` keeps its 400 status: nothing else tells it from a
+ * request AEP found wrong, so only the code does.
+ */
+function isInvalidToken(answer: Exchange): boolean {
+  if (answer.kind !== 'response') return false;
+  const { code } = parseAepErrorBody(answer.body);
+  return (
+    (answer.status === 401 && code === '401013') || (answer.status === 400 && code === INVALID_TOKEN_CODE)
+  );
 }
 
 function labelOf(request: PlatformRequest): string {

@@ -1,6 +1,6 @@
 // One HTTP exchange with AEP or IMS (timeout, body decoding, call records), retry timing, and the mapping of
 // failed exchanges onto the typed errors of errors.ts.
-import { describeAepErrorBody, parseAepErrorBody } from './error-body.ts';
+import { describeAepErrorBody, INVALID_TOKEN_CODE, parseAepErrorBody } from './error-body.ts';
 import {
   AepAuthError,
   AepConflictError,
@@ -264,6 +264,8 @@ export class AepHttp {
     }`;
     const { status } = exchange;
     if (status === 401 || status === 403) return new AepAuthError(message, details);
+    // Still "invalid token" after the client's fresh one: the credentials, not the file.
+    if (parsed.code === INVALID_TOKEN_CODE) return new AepAuthError(message, details);
     if (status === 404) return new AepNotFoundError(message, details);
     if (status === 409) return new AepConflictError(message, details);
     if (status === 412) return new AepPreconditionFailedError(message, details);
