@@ -791,3 +791,90 @@ describe('secrets', () => {
     }
   });
 });
+
+describe('getFlowRun', () => {
+  const FLOW_RUN = '/data/foundation/flowservice/runs/fr-1';
+  // The monitoring tutorial's example (help/sources/tutorials/api/monitor.md), trimmed.
+  const failedRun = {
+    items: [
+      {
+        id: 'fr-1',
+        flowId: 'flow-9',
+        metrics: {
+          statusSummary: {
+            status: 'failed',
+            errors: [{ code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' }],
+          },
+        },
+        activities: [
+          { id: 'copyActivity', statusSummary: { status: 'success' } },
+          {
+            id: 'promotionActivity',
+            statusSummary: {
+              status: 'failed',
+              errors: [{ code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' }],
+              extensions: {
+                errors: [
+                  { code: 'INGEST-1212-400', message: 'Encountered 1 errors in the data.' },
+                  { code: 'MAPPER-3700-400', recordCount: 1, message: 'Mapper Transform Error' },
+                  { code: 'NO-MESSAGE-1' },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    ],
+    _links: {},
+  };
+
+  it("reads the run's status and its errors, the run's then the activities', each once", async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, { status: 200, body: failedRun });
+    expect(await h.client.getFlowRun('fr-1')).toEqual({
+      id: 'fr-1',
+      status: 'failed',
+      errors: [
+        { code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' },
+        { code: 'INGEST-1212-400', message: 'Encountered 1 errors in the data.' },
+        { code: 'MAPPER-3700-400', message: 'Mapper Transform Error' },
+        { code: 'NO-MESSAGE-1', message: 'NO-MESSAGE-1' },
+      ],
+    });
+  });
+
+  it('takes a bare run object and a run without metrics', async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, {
+      status: 200,
+      body: { id: 'fr-1', metrics: { statusSummary: { status: 'success' } } },
+    });
+    h.script.on('GET', FLOW_RUN, { status: 200, body: { items: [{ id: 'fr-1' }] } });
+    expect(await h.client.getFlowRun('fr-1')).toEqual({ id: 'fr-1', status: 'success', errors: [] });
+    expect(await h.client.getFlowRun('fr-1')).toEqual({ id: 'fr-1', errors: [] });
+  });
+
+  it('maps a 404 to AepNotFoundError, and an unknown shape to AepResponseError', async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, {
+      status: 404,
+      body: { errorMessage: 'runs not found with id = [fr-1]', errorDetails: 'no such run' },
+    });
+    h.script.on('GET', FLOW_RUN, { status: 200, body: { items: [] } });
+    expect(await failureOf(h.client.getFlowRun('fr-1'))).toBeInstanceOf(AepNotFoundError);
+    expect(await failureOf(h.client.getFlowRun('fr-1'))).toBeInstanceOf(AepResponseError);
+  });
+
+  it('gives an outage two attempts of 10 s at most, not the whole retry budget', async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, { status: 503 }).on('GET', FLOW_RUN, { status: 503 });
+    const outage = await failureOf(h.client.getFlowRun('fr-1'));
+    expect(outage).toBeInstanceOf(AepUnavailableError);
+    expect(h.script.remaining).toBe(0);
+    expect(h.sleeps).toHaveLength(1);
+    h.script.on('GET', FLOW_RUN, { fail: 'timeout' }).on('GET', FLOW_RUN, { fail: 'timeout' });
+    const silent = await failureOf(h.client.getFlowRun('fr-1'));
+    expect(silent.message).toContain('did not answer within 10000 ms');
+    expect(h.script.remaining).toBe(0);
+  });
+});

@@ -29,7 +29,9 @@ import {
   audienceListingSchema,
   createAudienceResponseSchema,
   type FlowResponse,
+  type FlowRunResponse,
   flowListSchema,
+  flowRunResponseSchema,
   normalizeStatus,
   type OperationResponse,
   operationSchema,
@@ -45,6 +47,8 @@ import type {
   AudienceOperation,
   AudienceRun,
   CreateAudienceInput,
+  FlowRun,
+  FlowRunError,
   StartRunInput,
 } from './types.ts';
 
@@ -60,7 +64,14 @@ const ROUTES = {
   run: '/data/core/ais/external-audience/{audienceId}/runs/{runId}',
   audiences: '/data/core/ups/audiences',
   flow: '/data/foundation/flowservice/flows/{flowId}',
+  flowRun: '/data/foundation/flowservice/runs/{runId}',
 } as const;
+
+/**
+ * A Flow Service run is read only to explain a failure already known: two attempts of at most 10 s each, so an
+ * outage delays the failure report by seconds, not by the client's full retry budget.
+ */
+const FLOW_RUN_READ = { maxAttempts: 2, timeoutMs: 10_000 } as const;
 
 export interface AepClientOptions {
   credentials: AepCredentials;
@@ -89,6 +100,7 @@ interface PlatformRequest {
   query?: Record<string, string>;
   body?: unknown;
   ifMatch?: string;
+  timeoutMs?: number;
 }
 
 /** An etag quoted exactly once: `"abc"` stays, `abc` becomes `"abc"`, `""abc""` becomes `"abc"`. */
@@ -267,6 +279,17 @@ export class AepClient implements AepApi {
     return runs.map((run) => toRun(run, audienceId));
   }
 
+  async getFlowRun(flowRunId: string): Promise<FlowRun> {
+    const request: PlatformRequest = {
+      method: 'GET',
+      route: ROUTES.flowRun,
+      path: fill(ROUTES.flowRun, encodeURIComponent(flowRunId)),
+      timeoutMs: FLOW_RUN_READ.timeoutMs,
+    };
+    const answer = await this.read(request, FLOW_RUN_READ.maxAttempts);
+    return toFlowRun(parseResponse(flowRunResponseSchema, labelOf(request), answer));
+  }
+
   async addAudienceToDataflow(input: AddToDataflowInput): Promise<AddToDataflowOutcome> {
     const path = fill(ROUTES.flow, encodeURIComponent(input.flowId));
     const patchLabel = `PATCH ${ROUTES.flow}`;
@@ -313,14 +336,18 @@ export class AepClient implements AepApi {
     }
   }
 
-  /** A GET with retries on 429/502/503/504 and network failures; any other failure throws its typed error. */
-  private async read(request: PlatformRequest): Promise<Answer> {
+  /**
+   * A GET with retries on 429/502/503/504 and network failures; any other failure throws its typed error.
+   * `maxAttempts` lowers the client's own limit for this read.
+   */
+  private async read(request: PlatformRequest, maxAttempts?: number): Promise<Answer> {
     const label = labelOf(request);
     for (let attempt = 1; ; attempt++) {
       const answer = await this.send(request, attempt);
       const success = successOf(answer);
       if (success) return success;
-      if (isTransient(answer) && (await this.http.waitForRetry(label, attempt, answer))) continue;
+      const mayRetry = maxAttempts === undefined || attempt < maxAttempts;
+      if (isTransient(answer) && mayRetry && (await this.http.waitForRetry(label, attempt, answer))) continue;
       throw this.http.errorFor(label, answer);
     }
   }
@@ -402,6 +429,7 @@ export class AepClient implements AepApi {
       route: request.route,
       headers,
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
       attempt,
     };
   }
@@ -528,9 +556,17 @@ function toOperation(response: OperationResponse): AudienceOperation {
   return operation;
 }
 
-/** The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are read. */
+/**
+ * The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are read,
+ * then the messages of an `errors` list.
+ */
 function reasonOf(value: Record<string, unknown>): string | undefined {
-  const text = [value.failureReason, value.errorMessage, value.message].find(
+  const listed = Array.isArray(value.errors)
+    ? value.errors.map((error: unknown) =>
+        typeof error === 'string' ? error : (error as { message?: unknown } | null)?.message,
+      )
+    : [];
+  const text = [value.failureReason, value.errorMessage, value.message, ...listed].find(
     (candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '',
   );
   return text?.trim();
@@ -554,5 +590,30 @@ function toRun(response: RunResponse, audienceId: string): AudienceRun {
   if (response.createdAt !== undefined) run.createdAt = response.createdAt;
   const reason = reasonOf(response);
   if (reason !== undefined) run.failureReason = reason;
+  return run;
+}
+
+/** The run's status and its errors (the run's own, then each activity's), each code and message once. */
+function toFlowRun(response: FlowRunResponse): FlowRun {
+  const summaries = [
+    response.metrics?.statusSummary,
+    ...(response.activities ?? []).map((activity) => activity.statusSummary),
+  ];
+  const seen = new Set<string>();
+  const errors: FlowRunError[] = [];
+  for (const summary of summaries) {
+    for (const error of [...(summary?.errors ?? []), ...(summary?.extensions?.errors ?? [])]) {
+      const code = error.code?.trim() || undefined;
+      const message = error.message?.trim() || code;
+      if (message === undefined) continue;
+      const key = `${code ?? ''}\u0000${message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      errors.push(code === undefined ? { message } : { code, message });
+    }
+  }
+  const run: FlowRun = { id: response.id, errors };
+  const status = response.metrics?.statusSummary?.status;
+  if (status !== undefined) run.status = status;
   return run;
 }
