@@ -19,9 +19,9 @@ function clip(text: string): string {
 /**
  * Why the stage's Flow Service run failed, from `GET /data/foundation/flowservice/runs/{flowRunId}`
  * (`metrics.statusSummary.errors[]`, see functions/shared/aep/schemas.ts for the docs it follows). A run that
- * cannot be read (404, outage, an answer of another shape) hides nothing: the stage's own fields are already in
- * the message, and this says the details could not be read. Every text from AEP is masked: a reason may quote
- * a value of the file.
+ * cannot be read (404, outage, an answer of another shape) hides nothing: the stage's own fields are already
+ * in the message, and this says the details could not be read. Every text from AEP is masked: a reason may
+ * quote a value of the file.
  */
 async function flowRunReasons(aep: AepTaskDeps['aep'], flowRunId: string): Promise<string> {
   let errors: FlowRunError[];

@@ -28,8 +28,9 @@ function digitCount(text: string): number {
 }
 
 /**
- * Free text from elsewhere (an AEP failure reason) that may quote a value of the data: each quoted part, e-mail
- * address and long number is masked with maskValue, the rest (codes, counts, field names outside quotes) kept.
+ * Free text from elsewhere (an AEP failure reason) that may quote a value of the data: each quoted part,
+ * e-mail address and long number is masked with maskValue, the rest (codes, counts, field names outside
+ * quotes) kept.
  */
 export function maskFreeText(text: string): string {
   return text

@@ -1,4 +1,4 @@
-// The optional manifest beside a CSV (DESIGN §3): a strict zod schema (unknown keys are an error), and its
+// The optional manifest beside a CSV: a strict zod schema (unknown keys are an error), and its
 // conversion to the state's destinations.
 import * as z from 'zod';
 import {

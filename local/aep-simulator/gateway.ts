@@ -30,10 +30,11 @@ export function checkGateway(
   const token = tokens.check(bearer);
   if (!token.valid) {
     // An unknown or expired token is the gateway's 401 401013 (AdobeDocs/experience-platform.en
-    // help/landing/troubleshooting.md, "OAuth token is not valid"): it can tell from the token itself. A revoked
-    // one looks fine to the gateway; the external audiences API lists its own 400 100911 "an invalid token is
-    // provided" (error-code appendix of help/segmentation/api/external-audiences.md, AdobeDocs/experience-platform.fr-FR),
-    // so the /core/ais routes answer that one [inferred: the docs say which code exists, not which check sends it].
+    // help/landing/troubleshooting.md, "OAuth token is not valid"): it can tell from the token itself. A
+    // revoked one looks fine to the gateway; the external audiences API lists its own 400 100911 "an invalid
+    // token is provided" (error-code appendix of help/segmentation/api/external-audiences.md,
+    // AdobeDocs/experience-platform.fr-FR), so the /core/ais routes answer that one [inferred: the docs say
+    // which code exists, not which check sends it].
     if (token.reason === 'revoked' && isAis) {
       return { ok: false, response: aisError(100911, 400, 'BAD_REQUEST', 'An invalid token is provided') };
     }

@@ -32,7 +32,10 @@ export function json(status: number, body?: unknown, headers?: Record<string, st
   return { status, body, ...(headers ? { headers } : {}) };
 }
 
-/** External-audience (ais) errors: RFC-7807-like with the code in `type` and `report.code` (aep-api.md §2). */
+/**
+ * External-audience (ais) errors: RFC-7807-like with the code in `type` and `report.code` (the external
+ * audiences doc lists codes, not a body shape: inferred).
+ */
 export function aisError(code: number, status: number, title: string, detail: string): SimResponse {
   const full = `${code}-${status}`;
   return json(status, {

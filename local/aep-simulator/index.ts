@@ -1,5 +1,6 @@
-// The embedded AEP simulator (dev/test only, never bundled): IMS + Platform routes of aep-api.md on one
-// loopback HTTP server, with a fast clock, fault injection, a call log, contract-violation records, persistence.
+// The embedded AEP simulator (dev/test only, never bundled): IMS + the Platform routes the pipeline uses on
+// one loopback HTTP server, with a fast clock, fault injection, a call log, contract-violation records,
+// persistence.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -56,7 +56,8 @@ export interface MatchedRoute {
 }
 
 export function matchRoute(method: string, path: string): MatchedRoute | undefined {
-  // Trailing slashes are optional (the create route is documented with one, aep-api.md §4.1).
+  // Trailing slashes are optional (help/segmentation/api/external-audiences.md has the create route with
+  // one).
   const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
   for (const candidate of ROUTES) {
     if (candidate.method !== method || candidate.segments.length !== segments.length) continue;

@@ -1,4 +1,4 @@
-// Ingestion runs of an external audience: start (with AEP's three 422s), read, list; stages move on the clock.
+// Ingestion runs of an external audience: start (AEP's three 422s), read, list; stages move on the clock.
 import { randomUUID } from 'node:crypto';
 import { audienceStatus, type SimContext } from './context.ts';
 import {
@@ -80,7 +80,10 @@ function runView(ctx: SimContext, run: StoredRun): Record<string, unknown> {
   };
 }
 
-/** Epoch seconds; a value above 1e12 is milliseconds (aep-api.md §7 #5), taken but recorded. */
+/**
+ * Epoch seconds; a value above 1e12 is milliseconds (the examples look like seconds; a commented-out filter
+ * of the docs uses ms), taken but recorded.
+ */
 function epochSeconds(ctx: SimContext, field: string, value: unknown): number | string {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return `${field} must be epoch seconds`;
@@ -227,8 +230,8 @@ const FLOW_RUN_STATUS: Record<SimStatus, string> = {
  * `GET /data/foundation/flowservice/runs/{id}`: the Flow Service run behind a stage of an ingestion run (its
  * `flowRunId`), as a FlowRunsListResponse `{items:[run]}` (AdobeDocs/experience-platform-apis
  * static/swagger-specs/flow-service.yaml, retrieveFlowRun) with the item shape of the monitoring tutorial:
- * `metrics.durationSummary` and `metrics.statusSummary{status, errors[{code, message}]}`, epoch ms, statuses in
- * lower case. A stage not reached yet has no flow run [inferred]: 404, in Flow Service's error shape.
+ * `metrics.durationSummary` and `metrics.statusSummary{status, errors[{code, message}]}`, epoch ms, statuses
+ * in lower case. A stage not reached yet has no flow run [inferred]: 404, in Flow Service's error shape.
  */
 export function getFlowServiceRun(ctx: SimContext, req: SimRequest): SimResponse {
   const id = req.params[0] ?? '';

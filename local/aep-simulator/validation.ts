@@ -1,4 +1,5 @@
-// V6 validation of an external-audience create body (aep-api.md §4.1, §4.8); each refusal names the field.
+// V6 validation of an external-audience create body (help/segmentation/api/external-audiences.md, newest
+// copies; the codes per refusal are inferred); each refusal names the field.
 import { badRequest, isRecord, type SimResponse, unprocessable } from './http.ts';
 
 const FIELD_TYPES = ['string', 'number', 'long', 'integer', 'date', 'datetime', 'boolean'];
@@ -60,7 +61,8 @@ export function validateCreate(body: unknown, baseConnectionIds: readonly string
   const fieldProblem = checkFields(body.fields);
   if (fieldProblem) return refuse(fieldProblem);
   if (!isRecord(body.sourceSpec)) return refuse('sourceSpec.params is required');
-  // V2b+ nest the parameters under `params`; older copies put them flat (aep-api.md §7 #2).
+  // Newer copies of help/segmentation/api/external-audiences.md nest the parameters under `params`, older
+  // ones put them flat.
   const params = isRecord(body.sourceSpec.params) ? body.sourceSpec.params : body.sourceSpec;
   if (typeof params.path !== 'string' || params.path === '')
     return refuse('sourceSpec.params.path is required');

@@ -1,21 +1,23 @@
 // AEP's rules for the export settings of a file-based (batch) destination, in one function that the manifest
-// (ValidateFile) and the stack's defaultDestinations (synth) both apply, so that a schedule AEP would refuse is
-// refused before a run is spent; and the schedule the AEP client sends for them.
+// (ValidateFile) and the stack's defaultDestinations (synth) both apply, so that a schedule AEP would refuse
+// is refused before a run is spent; and the schedule the AEP client sends for them.
 //
 // Where the rules come from (AdobeDocs, "Add an audience to a dataflow", property table and examples):
 // - AdobeDocs/experience-platform.en help/destinations/api/update-destination-dataflows.md (the localized
 //   copies, e.g. AdobeDocs/experience-platform.fr-FR and .de-DE at the same path, say the same):
 //   `filenameTemplate` must hold %DESTINATION_NAME% and %SEGMENT_ID%; `frequency` is ONCE or DAILY with
-//   DAILY_FULL_EXPORT, DAILY or EVERY_3/6/8/12_HOURS with FIRST_FULL_THEN_INCREMENTAL; `triggerType` "is required
-//   only when selecting the DAILY_FULL_EXPORT mode": AFTER_SEGMENT_EVAL runs after the daily segmentation job,
-//   SCHEDULED at a fixed time ("when selecting this option, you must also add a startTime"); `startTime` is
-//   otherwise "Mandatory" (every FIRST_FULL_THEN_INCREMENTAL example carries one and no triggerType), and the
-//   AFTER_SEGMENT_EVAL example has none; `endDate` is "not applicable" with DAILY_FULL_EXPORT + ONCE.
+//   DAILY_FULL_EXPORT, DAILY or EVERY_3/6/8/12_HOURS with FIRST_FULL_THEN_INCREMENTAL; `triggerType` "is
+//   required only when selecting the DAILY_FULL_EXPORT mode": AFTER_SEGMENT_EVAL runs after the daily
+//   segmentation job, SCHEDULED at a fixed time ("when selecting this option, you must also add a
+//   startTime"); `startTime` is otherwise "Mandatory" (every FIRST_FULL_THEN_INCREMENTAL example carries one
+//   and no triggerType), and the AFTER_SEGMENT_EVAL example has none; `endDate` is "not applicable" with
+//   DAILY_FULL_EXPORT + ONCE.
 // - AdobeDocs/experience-platform.zh-Hans help/destinations/api/connect-activate-batch-destinations.md (newer
 //   than the English copy) repeats the table and lists WEEKLY and MONTHLY as full-export frequencies too; the
-//   update-destination-dataflows table does not, so they stay refused here until a sandbox shows AEP takes them.
-// - AdobeDocs/experience-platform.nl-NL help/destinations/api/activate-segments-file-based-destinations.md (the
-//   newest copy) no longer shows a schedule: it sends readers to the API reference's patchFlowById.
+//   update-destination-dataflows table does not, so they stay refused here until a sandbox shows AEP takes
+//   them.
+// - AdobeDocs/experience-platform.nl-NL help/destinations/api/activate-segments-file-based-destinations.md
+//   (the newest copy) no longer shows a schedule: it sends readers to the API reference's patchFlowById.
 // Whole UTC hours for startTime (HH:00) and endDate not before startDate are this project's reading of the
 // examples (every startTime is "HH:00"), not a sentence of the docs.
 
@@ -59,9 +61,9 @@ function isCalendarDate(value: string): boolean {
 }
 
 /**
- * The trigger AEP applies: with DAILY_FULL_EXPORT the one given, SCHEDULED when none is (the docs call the field
- * mandatory there, and a fixed time is what a schedule with startTime means); with FIRST_FULL_THEN_INCREMENTAL
- * none at all.
+ * The trigger AEP applies: with DAILY_FULL_EXPORT the one given, SCHEDULED when none is (the docs call the
+ * field mandatory there, and a fixed time is what a schedule with startTime means); with
+ * FIRST_FULL_THEN_INCREMENTAL none at all.
  */
 export function triggerTypeOf(settings: Pick<BatchExportRuleInput, 'exportMode' | 'schedule'>) {
   return settings.exportMode === 'DAILY_FULL_EXPORT'
@@ -122,8 +124,8 @@ export function batchExportProblems(settings: BatchExportRuleInput): BatchExport
 }
 
 /**
- * The schedule as the dataflow PATCH carries it: `triggerType` with DAILY_FULL_EXPORT only (SCHEDULED when the
- * settings name none), never with FIRST_FULL_THEN_INCREMENTAL; the other keys as given, none added.
+ * The schedule as the dataflow PATCH carries it: `triggerType` with DAILY_FULL_EXPORT only (SCHEDULED when
+ * the settings name none), never with FIRST_FULL_THEN_INCREMENTAL; the other keys as given, none added.
  */
 export function exportSchedule(settings: Pick<BatchExportRuleInput, 'exportMode' | 'schedule'>) {
   const { triggerType: _given, ...rest } = settings.schedule;

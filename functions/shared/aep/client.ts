@@ -1,5 +1,6 @@
 // The AEP client over HTTP: IMS auth, Platform headers, retries, and the write paths that must never apply
-// twice (DESIGN §1 "Retrying AEP writes"). Knows nothing of AWS or middy.
+// twice (create, start run, dataflow PATCH: an unanswered attempt is resolved before any new one). Knows
+// nothing of AWS or middy.
 import type { AepApi, CreateAudienceResult } from './api.ts';
 import { exportSchedule } from './batch-export.ts';
 import { INVALID_TOKEN_CODE, parseAepErrorBody } from './error-body.ts';
@@ -68,8 +69,8 @@ const ROUTES = {
 } as const;
 
 /**
- * A Flow Service run is read only to explain a failure already known: two attempts of at most 10 s each, so an
- * outage delays the failure report by seconds, not by the client's full retry budget.
+ * A Flow Service run is read only to explain a failure already known: two attempts of at most 10 s each, so
+ * an outage delays the failure report by seconds, not by the client's full retry budget.
  */
 const FLOW_RUN_READ = { maxAttempts: 2, timeoutMs: 10_000 } as const;
 
@@ -109,7 +110,10 @@ export function quoteEtag(etag: string): string {
   return `"${bare}"`;
 }
 
-/** The V6 create body of aep-api.md §4.1, with only the keys the input sets. */
+/**
+ * The create body of the newest help/segmentation/api/external-audiences.md
+ * (AdobeDocs/experience-platform.fr-FR), with only the keys the input sets.
+ */
 export function buildCreateAudienceBody(input: CreateAudienceInput, baseConnectionId: string): object {
   if (!Number.isInteger(input.ttlInDays)) {
     throw new AepRequestError(`ttlInDays must be a whole number of days, got ${input.ttlInDays}`);
@@ -158,7 +162,8 @@ export class AepClient implements AepApi {
           maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 6),
           baseDelayMs: options.retry?.baseDelayMs ?? 1000,
           maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
-          // Backoff is ours to scale; AEP's Retry-After is not: it is honoured up to a minute whatever maxDelayMs.
+          // Backoff is ours to scale; AEP's Retry-After is not: it is honoured up to a minute whatever
+          // maxDelayMs.
           maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 60_000,
         },
         requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
@@ -187,7 +192,8 @@ export class AepClient implements AepApi {
         const { operationId } = parseResponse(createAudienceResponseSchema, label, success);
         return { kind: 'STARTED', operationId };
       }
-      // Our own name, refused as a duplicate right after an attempt whose fate we never learnt: it took effect.
+      // Our own name, refused as a duplicate right after an attempt whose fate we never learnt: it took
+      // effect.
       if (ambiguous && answer.kind === 'response' && answer.status === 409)
         return { kind: 'ALREADY_CREATED' };
       ambiguous ||= isOutage(answer);
@@ -203,7 +209,8 @@ export class AepClient implements AepApi {
       answer = await this.read({ method: 'GET', route: ROUTES.operation, path: fill(ROUTES.operation, id) });
     } catch (error) {
       if (!(error instanceof AepNotFoundError)) throw error;
-      // The API-format line of the docs says plural, every example singular (aep-api.md §7 #1).
+      // The API-format line of help/segmentation/api/external-audiences.md says plural, every example
+      // singular.
       answer = await this.read({
         method: 'GET',
         route: ROUTES.operationPlural,
@@ -396,8 +403,8 @@ export class AepClient implements AepApi {
   }
 
   /**
-   * One attempt with a token; an answer that calls the token invalid (the gateway's 401 `401013`, or the external
-   * audiences API's 400 `100911`) gets one fresh token and one resend.
+   * One attempt with a token; an answer that calls the token invalid (the gateway's 401 `401013`, or the
+   * external audiences API's 400 `100911`) gets one fresh token and one resend.
    */
   private async send(request: PlatformRequest, attempt: number): Promise<Exchange> {
     const token = await this.ims.token();
@@ -457,11 +464,11 @@ export class AepClient implements AepApi {
 }
 
 /**
- * AEP says the token is not (or no longer) good: the Adobe I/O gateway's 401 `401013` (AdobeDocs/experience-platform.en
- * help/landing/troubleshooting.md, "OAuth token is not valid"), or the external audiences API's 400 `100911` ("an
- * invalid token is provided", the error-code appendix of help/segmentation/api/external-audiences.md in
- * AdobeDocs/experience-platform.fr-FR and .de-DE). A `100911` keeps its 400 status: nothing else tells it from a
- * request AEP found wrong, so only the code does.
+ * AEP says the token is not (or no longer) good: the Adobe I/O gateway's 401 `401013`
+ * (AdobeDocs/experience-platform.en help/landing/troubleshooting.md, "OAuth token is not valid"), or the
+ * external audiences API's 400 `100911` ("an invalid token is provided", the error-code appendix of
+ * help/segmentation/api/external-audiences.md in AdobeDocs/experience-platform.fr-FR and .de-DE). A `100911`
+ * keeps its 400 status: nothing else tells it from a request AEP found wrong, so only the code does.
  */
 function isInvalidToken(answer: Exchange): boolean {
   if (answer.kind !== 'response') return false;
@@ -501,8 +508,9 @@ type SelectorPatch =
   | { kind: 'PATCH'; body: Record<string, unknown>[]; outcome: AddToDataflowOutcome };
 
 /**
- * The JSON-Patch that brings this version of the flow to "selects `audienceId`, none of `replacesAudienceIds`".
- * Indexes are of this version: the PATCH carries its etag, so a changed flow answers 412 and is read again.
+ * The JSON-Patch that brings this version of the flow to "selects `audienceId`, none of
+ * `replacesAudienceIds`". Indexes are of this version: the PATCH carries its etag, so a changed flow answers
+ * 412 and is read again.
  */
 function selectorPatch(flow: FlowResponse, input: AddToDataflowInput): SelectorPatch {
   const selectors = flow.transformations[0]?.params?.segmentSelectors?.selectors ?? [];
@@ -557,8 +565,8 @@ function toOperation(response: OperationResponse): AudienceOperation {
 }
 
 /**
- * The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are read,
- * then the messages of an `errors` list.
+ * The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are
+ * read, then the messages of an `errors` list.
  */
 function reasonOf(value: Record<string, unknown>): string | undefined {
   const listed = Array.isArray(value.errors)

@@ -1,4 +1,5 @@
-// Reads AEP's error bodies, whose shape varies by service (aep-api.md §2), into one code/title/detail triple.
+// Reads AEP's error bodies, whose shape varies by service (help/landing/troubleshooting.md and each API's
+// reference), into one code/title/detail triple.
 
 export interface AepErrorBody {
   /** AEP's code without the `-<status>` suffix of numeric codes: `100960`, `401013`, `FLOW-1439-404`, `invalid_client`. */

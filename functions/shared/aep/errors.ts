@@ -45,7 +45,7 @@ export class AepUnavailableError extends AepError {
 /**
  * A write (create, start run, dataflow PATCH) failed in a way that leaves unknown whether AEP applied it
  * (5xx, timeout, dropped connection) and the client could not find out. Retryable: the next attempt must
- * resolve the ambiguity first (DESIGN §1), never write blindly.
+ * resolve the ambiguity first, never write blindly.
  */
 export class AepAmbiguousWriteError extends AepError {
   readonly retryable = true;

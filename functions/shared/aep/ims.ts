@@ -1,4 +1,5 @@
-// Adobe IMS client-credentials tokens (aep-api.md §1): cached until 5 minutes before expiry, one request in flight.
+// Adobe IMS client-credentials tokens (OAuth Server-to-Server, AdobeDocs/experience-platform.en
+// help/landing/api-authentication.md): cached until 5 minutes before expiry, one request in flight.
 import { AepAuthError, AepUnavailableError } from './errors.ts';
 import { type AepHttp, type Exchange, isTransient, parseResponse, successOf } from './http.ts';
 import { imsTokenSchema } from './schemas.ts';

@@ -1,5 +1,5 @@
 // zod schemas of the AEP responses the client reads: strict on what the pipeline needs, tolerant of the rest
-// (doc versions differ, aep-api.md §7).
+// (the copies of help/segmentation/api/external-audiences.md in AdobeDocs/experience-platform.* differ).
 import { z } from 'zod';
 import type { OperationStatus } from './types.ts';
 
@@ -93,8 +93,9 @@ export const flowListSchema = z.looseObject({ items: z.array(flowSchema).min(1) 
 /**
  * A Flow Service run's errors, where the monitoring tutorial shows them (AdobeDocs/experience-platform.fr-FR
  * help/sources/tutorials/api/monitor.md: `metrics.statusSummary.errors[{code, message}]`, and per activity
- * `statusSummary.errors` and `statusSummary.extensions.errors`); the OpenAPI (AdobeDocs/experience-platform-apis
- * static/swagger-specs/flow-service.yaml, FlowRunErrorDTO) types them `{code, message, format}`.
+ * `statusSummary.errors` and `statusSummary.extensions.errors`); the OpenAPI
+ * (AdobeDocs/experience-platform-apis static/swagger-specs/flow-service.yaml, FlowRunErrorDTO) types them
+ * `{code, message, format}`.
  */
 const flowRunErrorSchema = z.looseObject({
   code: z.union([z.string(), z.number().transform(String)]).optional(),
@@ -116,8 +117,8 @@ const flowRunItemSchema = z.looseObject({
 });
 
 /**
- * `GET /runs/{RUN_ID}` answers a FlowRunsListResponse `{items:[run]}` (flow-service.yaml, retrieveFlowRun); a bare
- * run object is tolerated.
+ * `GET /runs/{RUN_ID}` answers a FlowRunsListResponse `{items:[run]}` (flow-service.yaml, retrieveFlowRun); a
+ * bare run object is tolerated.
  */
 export const flowRunResponseSchema = z.union([
   z.looseObject({ items: z.array(flowRunItemSchema).min(1) }).transform((list) => list.items[0]!),

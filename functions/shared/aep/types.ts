@@ -1,6 +1,6 @@
 // Public types of the AEP client (functions/shared/aep/client.ts). No AWS, no pipeline concepts here.
 
-/** The secret's value (DESIGN §1). `imsUrl`/`platformUrl` are bases; the client appends the paths. */
+/** The secret's value. `imsUrl`/`platformUrl` are bases; the client appends the paths. */
 export interface AepCredentials {
   clientId: string;
   clientSecret: string;
@@ -33,7 +33,7 @@ export interface AudienceField {
   labels?: string[];
 }
 
-/** What the pipeline asks for; the client builds the V6 body of aep-api.md §4.1 from it. */
+/** What the pipeline asks for; the client builds the create body of the external audiences API from it. */
 export interface CreateAudienceInput {
   name: string;
   description?: string;
