@@ -1,6 +1,7 @@
 // The stack's configuration: cdk.json context `pipeline`, validated once in bin/ so a typo fails the synth.
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { batchExportProblems } from '../functions/shared/aep/batch-export.ts';
 import { destinationSchema } from '../functions/shared/state.ts';
 
 /** The day counts CloudWatch Logs accepts (CDK's RetentionDays enum values). */
@@ -141,6 +142,37 @@ export const pipelineConfigSchema = z
           'must be another bucket than existingBucketName: a bucket that logs into itself logs forever',
       });
     }
+    // The rules ValidateFile applies to a manifest's destinations: a default AEP would refuse fails the synth,
+    // not every file's activation after its ingestion run is spent.
+    config.defaultDestinations.forEach((destination, index) => {
+      const at = (...path: (string | number)[]) => ['defaultDestinations', index, ...path];
+      const name = `destination ${destination.flowId}`;
+      if (destination.kind === 'streaming') {
+        if (destination.batch) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('batch'),
+            message: `${name}: a streaming destination takes no batch export settings`,
+          });
+        }
+        return;
+      }
+      if (!destination.batch) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('batch'),
+          message: `${name}: a batch destination needs its export settings (exportMode, schedule, filenameTemplate)`,
+        });
+        return;
+      }
+      for (const problem of batchExportProblems(destination.batch)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('batch', ...problem.path),
+          message: `${name} (${destination.batch.exportMode}): ${problem.rule}`,
+        });
+      }
+    });
   });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;

@@ -1,69 +1,43 @@
 // The optional manifest beside a CSV (docs/contracts.md#manifest): a strict zod schema (unknown keys are an
-// error), and its
-// conversion to the state's destinations.
+// error), and its conversion to the state's destinations.
 import * as z from 'zod';
+import {
+  batchExportProblems,
+  EXPORT_MODES,
+  exportSchedule,
+  TRIGGER_TYPES,
+} from '../shared/aep/batch-export.ts';
 import { AEP_FIELD_TYPES } from '../shared/aep/types.ts';
 import type { Destination } from '../shared/state.ts';
-
-const FULL_FREQUENCIES = ['ONCE', 'DAILY'];
-const INCREMENTAL_FREQUENCIES = [
-  'DAILY',
-  'EVERY_3_HOURS',
-  'EVERY_6_HOURS',
-  'EVERY_8_HOURS',
-  'EVERY_12_HOURS',
-];
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
 
 const streamingDestination = z.object({ flowId: z.string().min(1), kind: z.literal('streaming') }).strict();
 
+/** The shape here; AEP's rules on the values (frequency per mode, startTime, triggerType…) in batch-export.ts. */
 const batchDestination = z
   .object({
     flowId: z.string().min(1),
     kind: z.literal('batch'),
-    exportMode: z.enum(['DAILY_FULL_EXPORT', 'FIRST_FULL_THEN_INCREMENTAL']),
+    exportMode: z.enum(EXPORT_MODES),
     schedule: z
       .object({
         frequency: z.string(),
-        triggerType: z.enum(['SCHEDULED', 'AFTER_SEGMENT_EVAL']).optional(),
+        triggerType: z.enum(TRIGGER_TYPES).optional(),
         startDate: isoDate,
         endDate: isoDate.optional(),
-        startTime: z
-          .string()
-          .regex(/^([01]\d|2[0-3]):00$/, 'expected a UTC hour HH:00')
-          .optional(),
+        startTime: z.string().optional(),
       })
       .strict(),
-    filenameTemplate: z
-      .string()
-      .refine((t) => t.includes('%DESTINATION_NAME%') && t.includes('%SEGMENT_ID%'), {
-        message: 'must contain %DESTINATION_NAME% and %SEGMENT_ID%',
-      }),
+    filenameTemplate: z.string(),
   })
   .strict()
-  .superRefine((d, ctx) => {
-    const allowed = d.exportMode === 'DAILY_FULL_EXPORT' ? FULL_FREQUENCIES : INCREMENTAL_FREQUENCIES;
-    if (!allowed.includes(d.schedule.frequency)) {
+  .superRefine((destination, ctx) => {
+    for (const problem of batchExportProblems(destination)) {
       ctx.addIssue({
         code: 'custom',
-        path: ['schedule', 'frequency'],
-        message: `with ${d.exportMode} the frequency must be one of ${allowed.join(', ')}`,
-      });
-    }
-    const trigger = d.schedule.triggerType ?? 'SCHEDULED';
-    if (d.exportMode === 'DAILY_FULL_EXPORT' && trigger === 'SCHEDULED' && !d.schedule.startTime) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['schedule', 'startTime'],
-        message: 'a scheduled full export needs startTime',
-      });
-    }
-    if (d.schedule.frequency === 'ONCE' && d.schedule.endDate) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['schedule', 'endDate'],
-        message: 'a ONCE export takes no endDate',
+        path: problem.path,
+        message: `destination ${destination.flowId} (${destination.exportMode}): ${problem.rule}`,
       });
     }
   });
@@ -121,7 +95,7 @@ export function manifestDestinations(manifest: Manifest): Destination[] | undefi
           kind: 'batch',
           batch: {
             exportMode: d.exportMode,
-            schedule: { triggerType: 'SCHEDULED', ...d.schedule },
+            schedule: exportSchedule(d),
             filenameTemplate: d.filenameTemplate,
           },
         },

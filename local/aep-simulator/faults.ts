@@ -1,6 +1,6 @@
 // Switchable fault injection: error statuses per route, added latency, token revocation, concurrent edits,
 // forced operation/run failures.
-import type { RunStage } from './store.ts';
+import type { FlowRunErrorView, RunStage } from './store.ts';
 
 export interface FaultRule {
   /** `METHOD /path/template` or only the path template; omitted = every route. */
@@ -34,8 +34,22 @@ export interface FaultController {
   revokeTokensOnCall(route: string, nth?: number): void;
   concurrentFlowEdit(flowId: string): void;
   failNextOperation(reason?: string): void;
-  failNextRun(stage: RunStage, reason?: string): void;
+  /**
+   * The next run fails at `stage`, with `reason` on the stage; its Flow Service run lists `flowRunErrors` (by
+   * default one error carrying the reason), or answers 404 with `flowRunUnreadable`.
+   */
+  failNextRun(stage: RunStage, reason?: string, options?: RunFailureOptions): void;
   clear(): void;
+}
+
+export interface RunFailureOptions {
+  flowRunErrors?: FlowRunErrorView[];
+  flowRunUnreadable?: boolean;
+}
+
+export interface PendingRunFailure extends RunFailureOptions {
+  stage: RunStage;
+  reason: string;
 }
 
 interface ActiveRule {
@@ -65,7 +79,7 @@ export class Faults implements FaultController {
   private revokeOnCall: { route: string; nth: number; seen: number } | undefined;
   readonly pendingFlowEdits = new Set<string>();
   pendingOperationFailure: string | undefined;
-  pendingRunFailure: { stage: RunStage; reason: string } | undefined;
+  pendingRunFailure: PendingRunFailure | undefined;
 
   constructor(private readonly onRevoke: () => void) {}
 
@@ -103,8 +117,12 @@ export class Faults implements FaultController {
     this.pendingOperationFailure = reason;
   }
 
-  failNextRun(stage: RunStage, reason = `The ${stage} stage failed (simulated failure).`): void {
-    this.pendingRunFailure = { stage, reason };
+  failNextRun(
+    stage: RunStage,
+    reason = `The ${stage} stage failed (simulated failure).`,
+    options: RunFailureOptions = {},
+  ): void {
+    this.pendingRunFailure = { stage, reason, ...options };
   }
 
   clear(): void {

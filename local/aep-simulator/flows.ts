@@ -75,8 +75,12 @@ function validDate(value: unknown): value is string {
   return !Number.isNaN(parsed) && new Date(parsed).toISOString().startsWith(value);
 }
 
-/** File-based destination rules of docs/aep.md#activation; returns what is wrong, if anything. */
-function batchProblem(value: Record<string, unknown>): string | undefined {
+/**
+ * File-based destination rules of docs/aep.md#activation, kept apart from the pipeline's own copy
+ * (functions/shared/aep/batch-export.ts) so that the simulator stays an independent check of what the client
+ * sends; returns what is wrong, if anything.
+ */
+function batchProblem(ctx: SimContext, value: Record<string, unknown>): string | undefined {
   const template = value.filenameTemplate;
   if (
     typeof template !== 'string' ||
@@ -96,6 +100,10 @@ function batchProblem(value: Record<string, unknown>): string | undefined {
   const trigger = schedule.triggerType ?? 'SCHEDULED';
   if (mode === 'FIRST_FULL_THEN_INCREMENTAL' && trigger !== 'SCHEDULED') {
     return 'schedule.triggerType applies to DAILY_FULL_EXPORT only';
+  }
+  if (mode === 'FIRST_FULL_THEN_INCREMENTAL' && schedule.triggerType !== undefined) {
+    // The docs give triggerType for DAILY_FULL_EXPORT only; what AEP does with one here is not documented.
+    ctx.violation(`schedule.triggerType ${String(schedule.triggerType)} sent with ${mode}`);
   }
   if (trigger !== 'SCHEDULED' && trigger !== 'AFTER_SEGMENT_EVAL') {
     return 'schedule.triggerType must be SCHEDULED or AFTER_SEGMENT_EVAL';
@@ -126,7 +134,7 @@ function selectorProblem(ctx: SimContext, flow: StoredFlow, selector: unknown): 
   const id = selector.value.id;
   if (typeof id !== 'string' || !findCreatedAudience(ctx, id))
     return `selector value.id ${String(id)} is not a known audience`;
-  if (flow.kind === 'batch') return batchProblem(selector.value);
+  if (flow.kind === 'batch') return batchProblem(ctx, selector.value);
   const batchOnly = BATCH_ONLY_KEYS.find((key) => key in (selector.value as Record<string, unknown>));
   return batchOnly ? `${batchOnly} is not accepted by a streaming destination` : undefined;
 }

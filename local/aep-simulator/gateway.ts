@@ -25,12 +25,20 @@ export function checkGateway(
   if (!bearer) {
     return { ok: false, response: gatewayError(403, '403010', 'Oauth token is missing.') };
   }
+  const isAis = req.path.startsWith('/data/core/ais/');
+  const isFlow = req.path.startsWith('/data/foundation/flowservice/');
   const token = tokens.check(bearer);
   if (!token.valid) {
-    return {
-      ok: false,
-      response: gatewayError(401, '401013', 'Oauth token is not valid'),
-    };
+    // An unknown or expired token is the gateway's 401 401013 (AdobeDocs/experience-platform.en
+    // help/landing/troubleshooting.md, "OAuth token is not valid"): it can tell from the token itself. A
+    // revoked one looks fine to the gateway; the external audiences API lists its own 400 100911 "an invalid
+    // token is provided" (error-code appendix of help/segmentation/api/external-audiences.md,
+    // AdobeDocs/experience-platform.fr-FR), so the /core/ais routes answer that one [inferred: the docs say
+    // which code exists, not which check sends it].
+    if (token.reason === 'revoked' && isAis) {
+      return { ok: false, response: aisError(100911, 400, 'BAD_REQUEST', 'An invalid token is provided') };
+    }
+    return { ok: false, response: gatewayError(401, '401013', 'Oauth token is not valid') };
   }
   const fail = (response: SimResponse): GatewayResult => ({ ok: false, response, tokenId: token.tokenId });
   const apiKey = header(req, 'x-api-key');
@@ -38,8 +46,6 @@ export function checkGateway(
   if (apiKey !== credentials.clientId) return fail(gatewayError(403, '403003', 'Api Key is invalid'));
   const org = header(req, 'x-gw-ims-org-id');
   if (!org) return fail(gatewayError(400, '400003', 'Missing header x-gw-ims-org-id'));
-  const isAis = req.path.startsWith('/data/core/ais/');
-  const isFlow = req.path.startsWith('/data/foundation/flowservice/');
   if (org !== credentials.orgId) {
     return fail(
       isAis

@@ -23,7 +23,7 @@ import { matchRoute } from './routes.ts';
 import { runStatus } from './runs.ts';
 import { emptyState, loadState, type SimState, type SimStatus, saveState } from './store.ts';
 
-export type { FaultController, FaultRule, SlowRule } from './faults.ts';
+export type { FaultController, FaultRule, RunFailureOptions, SlowRule } from './faults.ts';
 
 export interface SeedFlow {
   id: string;
@@ -111,6 +111,8 @@ export interface SimRun {
   /** Simulated epoch seconds at which the run ends (its last stage ends, or its failing stage does). */
   endsAt: number;
   failureReason?: string;
+  /** The Flow Service run behind each stage (DATASET_INGEST, PROFILE_STORE_INGEST). */
+  flowRunIds: [string, string];
 }
 
 export interface SimFlow {
@@ -354,6 +356,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
           createdAt: r.createdAt,
           endsAt: r.failStage === 'DATASET_INGEST' ? r.stageEnds[0] : r.stageEnds[1],
           ...(r.failureReason ? { failureReason: r.failureReason } : {}),
+          flowRunIds: [...r.flowRunIds],
         }));
     },
     flow: (flowId) => {

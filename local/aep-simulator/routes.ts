@@ -11,7 +11,7 @@ import {
 import type { SimContext } from './context.ts';
 import { getFlow, listFlowRuns, patchFlow } from './flows.ts';
 import type { SimRequest, SimResponse } from './http.ts';
-import { getRun, listRuns, startRun } from './runs.ts';
+import { getFlowServiceRun, getRun, listRuns, startRun } from './runs.ts';
 
 export type Handler = (ctx: SimContext, req: SimRequest) => SimResponse | Promise<SimResponse>;
 
@@ -45,6 +45,7 @@ const ROUTES: Route[] = [
   route('GET', `${FLOWS}/flows/{id}`, getFlow),
   route('PATCH', `${FLOWS}/flows/{id}`, patchFlow),
   route('GET', `${FLOWS}/runs`, listFlowRuns),
+  route('GET', `${FLOWS}/runs/{id}`, getFlowServiceRun),
 ];
 
 export interface MatchedRoute {

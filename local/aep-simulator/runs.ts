@@ -1,9 +1,10 @@
-// Ingestion runs of an external audience: start (with AEP's three 422s), read, list; stages move on the clock.
+// Ingestion runs of an external audience: start (AEP's three 422s), read, list; stages move on the clock.
 import { randomUUID } from 'node:crypto';
 import { audienceStatus, type SimContext } from './context.ts';
 import {
   aisError,
   badRequest,
+  flowError,
   isRecord,
   json,
   parseJson,
@@ -11,7 +12,7 @@ import {
   type SimResponse,
   unprocessable,
 } from './http.ts';
-import type { RunStage, SimStatus, StoredRun } from './store.ts';
+import type { FlowRunErrorView, RunStage, SimStatus, StoredRun } from './store.ts';
 
 const CREATED_BY = 'sim-technical-account@techacct.adobe.com';
 
@@ -50,6 +51,15 @@ export function runStatus(run: StoredRun, now: number): { status: SimStatus; det
         ? 'SUCCESS'
         : 'PROCESSING';
   return { status, details };
+}
+
+/**
+ * The errors a failed stage's Flow Service run lists when a test names none: the reason, under a code of the
+ * shape the monitoring tutorial's example shows (AdobeDocs/experience-platform.fr-FR
+ * help/sources/tutorials/api/monitor.md: INGEST-1212-400 in the data, CONNECTOR-2001-500 at promotion).
+ */
+function defaultFlowRunErrors(stage: RunStage, reason: string): FlowRunErrorView[] {
+  return [{ code: stage === 'DATASET_INGEST' ? 'INGEST-1212-400' : 'CONNECTOR-2001-500', message: reason }];
 }
 
 function runView(ctx: SimContext, run: StoredRun): Record<string, unknown> {
@@ -139,20 +149,24 @@ export async function startRun(ctx: SimContext, req: SimRequest): Promise<SimRes
   }
   const refused = refusal(ctx, audienceId);
   if (refused) return refused;
-  let failStage: RunStage | undefined;
-  let failureReason: string | undefined;
+  let failure: Pick<StoredRun, 'failStage' | 'failureReason' | 'flowRunErrors' | 'flowRunUnreadable'> = {};
   if (ctx.settings.sourceFiles) {
     const files = await ctx.settings.sourceFiles(audience.sourcePath, start, end).catch(() => undefined);
     if (files === 0) {
-      failStage = 'DATASET_INGEST';
-      failureReason = `No source file under ${audience.sourcePath} was modified in the run's time window`;
+      const reason = `No source file under ${audience.sourcePath} was modified in the run's time window`;
+      failure = { failStage: 'DATASET_INGEST', failureReason: reason };
+      failure.flowRunErrors = defaultFlowRunErrors('DATASET_INGEST', reason);
     }
   }
   const forced = ctx.faults.pendingRunFailure;
-  if (forced && !failStage) {
+  if (forced && !failure.failStage) {
     ctx.faults.pendingRunFailure = undefined;
-    failStage = forced.stage;
-    failureReason = forced.reason;
+    failure = {
+      failStage: forced.stage,
+      failureReason: forced.reason,
+      flowRunErrors: forced.flowRunErrors ?? defaultFlowRunErrors(forced.stage, forced.reason),
+      ...(forced.flowRunUnreadable ? { flowRunUnreadable: true } : {}),
+    };
   }
   // The source check awaited: a concurrent POST may have started a run meanwhile.
   const refusedNow = refusal(ctx, audienceId);
@@ -166,7 +180,7 @@ export async function startRun(ctx: SimContext, req: SimRequest): Promise<SimRes
     ...(end !== undefined ? { dataFilterEndTime: end } : {}),
     createdAt: now,
     stageEnds: [now + stageSeconds, now + 2 * stageSeconds],
-    ...(failStage ? { failStage, failureReason } : {}),
+    ...failure,
     flowRunIds: [randomUUID(), randomUUID()],
   };
   ctx.state.runs.push(run);
@@ -202,4 +216,60 @@ export function listRuns(ctx: SimContext, req: SimRequest): SimResponse {
     .sort((a, b) => b.run.createdAt - a.run.createdAt || b.index - a.index)
     .map(({ run }) => runView(ctx, run));
   return json(200, { runs });
+}
+
+const FLOW_RUN_STATUS: Record<SimStatus, string> = {
+  PROCESSING: 'processing',
+  SUCCESS: 'success',
+  FAILED: 'failed',
+};
+
+/**
+ * `GET /data/foundation/flowservice/runs/{id}`: the Flow Service run behind a stage of an ingestion run (its
+ * `flowRunId`), as a FlowRunsListResponse `{items:[run]}` (AdobeDocs/experience-platform-apis
+ * static/swagger-specs/flow-service.yaml, retrieveFlowRun) with the item shape of the monitoring tutorial:
+ * `metrics.durationSummary` and `metrics.statusSummary{status, errors[{code, message}]}`, epoch ms, statuses
+ * in lower case. A stage not reached yet has no flow run [inferred]: 404, in Flow Service's error shape.
+ */
+export function getFlowServiceRun(ctx: SimContext, req: SimRequest): SimResponse {
+  const id = req.params[0] ?? '';
+  const notFound = flowError(
+    404,
+    `runs not found with id = [${id}]`,
+    `No flow run with id ${id} in this sandbox`,
+  );
+  const run = ctx.state.runs.find((r) => r.flowRunIds.includes(id));
+  if (!run) return notFound;
+  const index = run.flowRunIds.indexOf(id);
+  const stage = runStatus(run, ctx.clock.nowSec()).details[index];
+  if (!stage) return notFound;
+  const failed = stage.status === 'FAILED';
+  if (failed && run.flowRunUnreadable) return notFound;
+  const startedSec = index === 0 ? run.createdAt : (run.stageEnds[0] ?? run.createdAt);
+  const endedSec = run.stageEnds[index] ?? startedSec;
+  const done = stage.status !== 'PROCESSING';
+  const name = ctx.state.audiences.find((a) => a.audienceId === run.audienceId)?.name;
+  return json(200, {
+    items: [
+      {
+        id,
+        flowId: `sim-external-audience-${stage.stage.toLowerCase()}-${run.audienceId}`,
+        createdAt: startedSec * 1000,
+        updatedAt: (done ? endedSec : ctx.clock.nowSec()) * 1000,
+        sandboxName: ctx.settings.sandboxName,
+        ...(name ? { name: `${name} ${stage.stage}` } : {}),
+        metrics: {
+          durationSummary: {
+            startedAtUTC: startedSec * 1000,
+            ...(done ? { completedAtUTC: endedSec * 1000 } : {}),
+          },
+          statusSummary: {
+            status: FLOW_RUN_STATUS[stage.status],
+            ...(failed ? { errors: run.flowRunErrors ?? [] } : {}),
+          },
+        },
+        activities: [],
+      },
+    ],
+  });
 }

@@ -35,6 +35,15 @@ export interface StoredRun {
   failStage?: RunStage;
   failureReason?: string;
   flowRunIds: [string, string];
+  /** What the failed stage's Flow Service run lists in `metrics.statusSummary.errors`. */
+  flowRunErrors?: FlowRunErrorView[];
+  /** The failed stage's Flow Service run answers 404 (its details cannot be read). */
+  flowRunUnreadable?: boolean;
+}
+
+export interface FlowRunErrorView {
+  code: string;
+  message: string;
 }
 
 export interface StoredFlow {

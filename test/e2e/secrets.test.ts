@@ -178,7 +178,8 @@ describe('marker secrets, in process: logs, state payloads, reports, files', () 
         'ACTIVATION_FAILED',
         'AEP_AUTH_FAILED',
       ]);
-      expect(simulator.calls.some((c) => c.status === 401 && c.route.endsWith('/runs'))).toBe(true);
+      // A revoked token on a /core/ais route: the external audiences API's 400 100911, renewed by the client.
+      expect(simulator.calls.some((c) => c.status === 400 && c.route.endsWith('/runs'))).toBe(true);
       expect(
         simulator.calls.filter((c) => c.route === 'POST /ims/token/v3' && c.status === 200).length,
       ).toBeGreaterThan(1);

@@ -46,12 +46,74 @@ describe('loadPipelineConfig', () => {
       batch: {
         exportMode: 'DAILY_FULL_EXPORT',
         schedule: { frequency: 'DAILY', startDate: '2026-12-01', startTime: '20:00' },
-        filenameTemplate: '%SEGMENT_ID%',
+        filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
       },
     };
     expect(
       loadPipelineConfig({ ...minimal, defaultDestinations: [destination] }).defaultDestinations,
     ).toEqual([destination]);
+  });
+
+  describe("checks defaultDestinations' batch schedules with AEP's rules, as ValidateFile checks a manifest's", () => {
+    const batch = (exportMode: string, schedule: Record<string, unknown>) => ({
+      flowId: 'flow-b',
+      kind: 'batch',
+      batch: {
+        exportMode,
+        schedule: { startDate: '2026-12-01', ...schedule },
+        filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+      },
+    });
+    const withDefaults = (...defaultDestinations: unknown[]) => ({
+      ...minimal,
+      defaultDestinations: [{ flowId: 'flow-s', kind: 'streaming' }, ...defaultDestinations],
+    });
+
+    it.each([
+      [
+        'a full export after segmentation',
+        batch('DAILY_FULL_EXPORT', { frequency: 'DAILY', triggerType: 'AFTER_SEGMENT_EVAL' }),
+      ],
+      [
+        'an incremental export with startTime',
+        batch('FIRST_FULL_THEN_INCREMENTAL', { frequency: 'EVERY_12_HOURS', startTime: '02:00' }),
+      ],
+    ])('accepts %s', (_name, destination) => {
+      expect(loadPipelineConfig(withDefaults(destination)).defaultDestinations).toHaveLength(2);
+    });
+
+    it.each([
+      [
+        batch('FIRST_FULL_THEN_INCREMENTAL', { frequency: 'DAILY' }),
+        'cdk.json context "pipeline.defaultDestinations.1.batch.schedule.startTime": destination flow-b (FIRST_FULL_THEN_INCREMENTAL): startTime (a UTC hour HH:00) is required',
+      ],
+      [
+        batch('FIRST_FULL_THEN_INCREMENTAL', {
+          frequency: 'DAILY',
+          triggerType: 'SCHEDULED',
+          startTime: '20:00',
+        }),
+        '"pipeline.defaultDestinations.1.batch.schedule.triggerType": destination flow-b (FIRST_FULL_THEN_INCREMENTAL): triggerType applies to DAILY_FULL_EXPORT only',
+      ],
+      [
+        batch('DAILY_FULL_EXPORT', {
+          frequency: 'DAILY',
+          triggerType: 'AFTER_SEGMENT_EVAL',
+          startTime: '20:00',
+        }),
+        '"pipeline.defaultDestinations.1.batch.schedule.startTime": destination flow-b (DAILY_FULL_EXPORT): DAILY_FULL_EXPORT with triggerType AFTER_SEGMENT_EVAL runs when the daily segmentation job ends',
+      ],
+      [
+        { flowId: 'flow-b', kind: 'batch' },
+        '"pipeline.defaultDestinations.1.batch": destination flow-b: a batch destination needs its export settings',
+      ],
+      [
+        { ...batch('DAILY_FULL_EXPORT', { frequency: 'DAILY', startTime: '20:00' }), kind: 'streaming' },
+        '"pipeline.defaultDestinations.1.batch": destination flow-b: a streaming destination takes no batch export settings',
+      ],
+    ])('fails the synth for %j', (destination, message) => {
+      expect(errorOf(withDefaults(destination)).message).toContain(message);
+    });
   });
 
   it.each([

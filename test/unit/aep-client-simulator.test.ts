@@ -107,6 +107,60 @@ describe('AepClient against the simulator', () => {
     expect(sim.violations).toEqual([]);
   });
 
+  it("follows a failed stage's flowRunId to its Flow Service run and its errors", async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    const errors = [{ code: 'MAPPER-3700-400', message: 'Mapper Transform Error on "ann@example.com"' }];
+    sim.faults.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch', {
+      flowRunErrors: errors,
+    });
+    const started = await aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_600 });
+    const [datasetFlowRun, profileFlowRun] = sim
+      .runs(audienceId)
+      .find((r) => r.runId === started.runId)!.flowRunIds;
+    // Not reached yet: no flow run behind the second stage.
+    await expect(aep.getFlowRun(profileFlowRun)).rejects.toBeInstanceOf(AepNotFoundError);
+    expect(await aep.getFlowRun(datasetFlowRun)).toEqual({
+      id: datasetFlowRun,
+      status: 'processing',
+      errors: [],
+    });
+    sim.advance(200);
+    const run = await aep.getRun(audienceId, started.runId);
+    const failed = run.details.find((stage) => stage.status === 'FAILED');
+    expect(failed).toMatchObject({
+      stage: 'PROFILE_STORE_INGEST',
+      flowRunId: profileFlowRun,
+      failureReason: 'profile store rejected the batch',
+    });
+    expect(await aep.getFlowRun(datasetFlowRun)).toEqual({
+      id: datasetFlowRun,
+      status: 'success',
+      errors: [],
+    });
+    expect(await aep.getFlowRun(profileFlowRun)).toEqual({ id: profileFlowRun, status: 'failed', errors });
+    await expect(aep.getFlowRun('no-such-flow-run')).rejects.toBeInstanceOf(AepNotFoundError);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it("can make the failed stage's flow run unreadable, and gives a forced failure a default error", async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    sim.faults.failNextRun('DATASET_INGEST', undefined, { flowRunUnreadable: true });
+    const hidden = await aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_600 });
+    sim.advance(200);
+    const [hiddenFlowRun] = sim.runs(audienceId).find((r) => r.runId === hidden.runId)!.flowRunIds;
+    await expect(aep.getFlowRun(hiddenFlowRun)).rejects.toBeInstanceOf(AepNotFoundError);
+
+    sim.faults.failNextRun('DATASET_INGEST');
+    const plain = await aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_600 });
+    sim.advance(200);
+    const [plainFlowRun] = sim.runs(audienceId).find((r) => r.runId === plain.runId)!.flowRunIds;
+    expect((await aep.getFlowRun(plainFlowRun)).errors).toEqual([
+      { code: 'INGEST-1212-400', message: 'The DATASET_INGEST stage failed (simulated failure).' },
+    ]);
+  });
+
   it('waits for Retry-After on a 429 and never retries early', async () => {
     sim.faults.add({
       route: 'POST /data/core/ais/external-audience/',
@@ -135,7 +189,14 @@ describe('AepClient against the simulator', () => {
     const aep = client();
     const audienceId = await createdAudience(aep);
     sim.faults.revokeTokens();
+    const callsBefore = sim.calls.length;
     expect(await aep.listRuns(audienceId)).toEqual([]);
+    // On a /core/ais route a revoked token is the external audiences API's 400 100911, not the gateway's 401.
+    expect(sim.calls.slice(callsBefore).map((c) => `${c.route} ${c.status}`)).toEqual([
+      'GET /data/core/ais/external-audience/{id}/runs 400',
+      'POST /ims/token/v3 200',
+      'GET /data/core/ais/external-audience/{id}/runs 200',
+    ]);
     const tokenCalls = sim.calls.filter((c) => c.route === 'POST /ims/token/v3');
     expect(tokenCalls.length).toBeGreaterThanOrEqual(2);
   });
@@ -225,6 +286,44 @@ describe('AepClient against the simulator', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AepRequestError);
     expect((error as Error).message).toMatch(/frequency/);
+  });
+
+  it('adds an incremental export without triggerType and an after-segmentation full export without startTime', async () => {
+    const aep = client();
+    const incremental = await createdAudience(aep);
+    const afterSegmentation = await createdAudience(aep);
+    const template = '%DESTINATION_NAME%_%SEGMENT_ID%';
+    await aep.addAudienceToDataflow({
+      flowId: batchFlow.id,
+      audienceId: incremental,
+      batch: {
+        exportMode: 'FIRST_FULL_THEN_INCREMENTAL',
+        schedule: { frequency: 'EVERY_8_HOURS', startDate: '2026-12-01', startTime: '04:00' },
+        filenameTemplate: template,
+      },
+    });
+    await aep.addAudienceToDataflow({
+      flowId: batchFlow.id,
+      audienceId: afterSegmentation,
+      batch: {
+        exportMode: 'DAILY_FULL_EXPORT',
+        schedule: { frequency: 'DAILY', triggerType: 'AFTER_SEGMENT_EVAL', startDate: '2026-12-01' },
+        filenameTemplate: template,
+      },
+    });
+    const stored = sim.flow(batchFlow.id)!.segmentSelectors;
+    const scheduleOf = (id: string) => stored.find((s) => s.value.id === id)?.value.schedule;
+    expect(scheduleOf(incremental)).toEqual({
+      frequency: 'EVERY_8_HOURS',
+      startDate: '2026-12-01',
+      startTime: '04:00',
+    });
+    expect(scheduleOf(afterSegmentation)).toEqual({
+      frequency: 'DAILY',
+      triggerType: 'AFTER_SEGMENT_EVAL',
+      startDate: '2026-12-01',
+    });
+    expect(sim.violations).toEqual([]);
   });
 
   it('swaps one audience for another in one PATCH: in place, with the old batch settings, idempotently', async () => {

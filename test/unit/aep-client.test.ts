@@ -167,6 +167,57 @@ describe('IMS tokens', () => {
     expect((error as AepAuthError).aepCode).toBe(code);
   });
 
+  // The external audiences API's own "invalid token": 400 with code 100911 (its error-code appendix).
+  const invalidToken = {
+    status: 400,
+    body: {
+      type: 'https://ns.adobe.com/aep/errors/100911-400',
+      title: 'BAD_REQUEST',
+      status: 400,
+      detail: 'An invalid token is provided',
+      report: { code: '100911-400' },
+    },
+  };
+
+  it('renews the token once on a 400 100911 and repeats the call, a write as well as a read', async () => {
+    h = harness();
+    h.script.on('GET', `${RUNS}/run-1`, invalidToken);
+    h.script.on('GET', `${RUNS}/run-1`, { status: 200, body: runAnswer });
+    h.script.on('POST', RUNS, invalidToken);
+    h.script.on('POST', RUNS, { status: 200, body: { ...runAnswer, runId: 'run-2' } });
+    expect((await h.client.getRun('aud-1', 'run-1')).runId).toBe('run-1');
+    expect((await h.client.startRun('aud-1', { dataFilterStartTime: 1_767_225_600 })).runId).toBe('run-2');
+    expect(h.script.tokenRequests).toHaveLength(3);
+    expect(h.script.requests.map((r) => r.headers['authorization'])).toEqual([
+      'Bearer TOKEN-MARKER-1',
+      'Bearer TOKEN-MARKER-2',
+      'Bearer TOKEN-MARKER-2',
+      'Bearer TOKEN-MARKER-3',
+    ]);
+    expect(h.script.problems).toEqual([]);
+  });
+
+  it('gives up with AepAuthError, not a rejected request, when the fresh token gets 100911 too', async () => {
+    h = harness();
+    h.script.on('POST', RUNS, invalidToken).on('POST', RUNS, invalidToken);
+    const error = await failureOf(h.client.startRun('aud-1', { dataFilterStartTime: 1_767_225_600 }));
+    expect(error).toBeInstanceOf(AepAuthError);
+    expect((error as AepAuthError).aepCode).toBe('100911');
+    expect(h.script.tokenRequests).toHaveLength(2);
+    expect(h.script.remaining).toBe(0);
+  });
+
+  it('leaves the token alone on other 400s: 100910 is a bad request', async () => {
+    h = harness();
+    h.script.on('POST', RUNS, {
+      status: 400,
+      body: { ...invalidToken.body, type: 'x/100910-400', report: { code: '100910-400' } },
+    });
+    const error = await failureOf(h.client.startRun('aud-1', { dataFilterStartTime: 1_767_225_600 }));
+    expect(error).toBeInstanceOf(AepRequestError);
+    expect(h.script.tokenRequests).toHaveLength(1);
+  });
+
   it('maps a 401 other than 401013 to AepAuthError without renewing', async () => {
     h = harness();
     h.script.on('GET', RUNS, {
@@ -597,6 +648,34 @@ describe('addAudienceToDataflow', () => {
     ]);
   });
 
+  it('sends triggerType with DAILY_FULL_EXPORT only: SCHEDULED when unset, none with FIRST_FULL_THEN_INCREMENTAL', async () => {
+    h = harness();
+    const schedule = { frequency: 'EVERY_6_HOURS', startDate: '2026-12-01', startTime: '20:00' };
+    const incremental = {
+      exportMode: 'FIRST_FULL_THEN_INCREMENTAL' as const,
+      // A state written before the rule gave every schedule a triggerType: it is not sent on.
+      schedule: { ...schedule, triggerType: 'SCHEDULED' as const },
+      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+    };
+    const fullExport = {
+      exportMode: 'DAILY_FULL_EXPORT' as const,
+      schedule: { ...schedule, frequency: 'DAILY' },
+      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+    };
+    for (const _ of [1, 2]) {
+      h.script.on('GET', FLOW, { status: 200, body: flowBody('"e1"') });
+      h.script.on('PATCH', FLOW, { status: 200, body: { id: 'flow-1', etag: '"e2"' } });
+    }
+    await h.client.addAudienceToDataflow({ flowId: 'flow-1', audienceId: 'aud-1', batch: incremental });
+    await h.client.addAudienceToDataflow({ flowId: 'flow-1', audienceId: 'aud-2', batch: fullExport });
+    const sent = h.script
+      .calls('PATCH', FLOW)
+      .map(
+        (call) => (jsonOf(call) as { value: { value: { schedule: unknown } } }[])[0]?.value.value.schedule,
+      );
+    expect(sent).toEqual([schedule, { ...schedule, frequency: 'DAILY', triggerType: 'SCHEDULED' }]);
+  });
+
   it('re-reads the flow after a 412 and applies with the new etag', async () => {
     h = harness();
     const stale = {
@@ -710,5 +789,92 @@ describe('secrets', () => {
       expect(visibleText(error)).not.toContain(TOKEN_MARKER);
       expect(visibleText(error)).not.toContain('https://platform.test');
     }
+  });
+});
+
+describe('getFlowRun', () => {
+  const FLOW_RUN = '/data/foundation/flowservice/runs/fr-1';
+  // The monitoring tutorial's example (help/sources/tutorials/api/monitor.md), trimmed.
+  const failedRun = {
+    items: [
+      {
+        id: 'fr-1',
+        flowId: 'flow-9',
+        metrics: {
+          statusSummary: {
+            status: 'failed',
+            errors: [{ code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' }],
+          },
+        },
+        activities: [
+          { id: 'copyActivity', statusSummary: { status: 'success' } },
+          {
+            id: 'promotionActivity',
+            statusSummary: {
+              status: 'failed',
+              errors: [{ code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' }],
+              extensions: {
+                errors: [
+                  { code: 'INGEST-1212-400', message: 'Encountered 1 errors in the data.' },
+                  { code: 'MAPPER-3700-400', recordCount: 1, message: 'Mapper Transform Error' },
+                  { code: 'NO-MESSAGE-1' },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    ],
+    _links: {},
+  };
+
+  it("reads the run's status and its errors, the run's then the activities', each once", async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, { status: 200, body: failedRun });
+    expect(await h.client.getFlowRun('fr-1')).toEqual({
+      id: 'fr-1',
+      status: 'failed',
+      errors: [
+        { code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' },
+        { code: 'INGEST-1212-400', message: 'Encountered 1 errors in the data.' },
+        { code: 'MAPPER-3700-400', message: 'Mapper Transform Error' },
+        { code: 'NO-MESSAGE-1', message: 'NO-MESSAGE-1' },
+      ],
+    });
+  });
+
+  it('takes a bare run object and a run without metrics', async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, {
+      status: 200,
+      body: { id: 'fr-1', metrics: { statusSummary: { status: 'success' } } },
+    });
+    h.script.on('GET', FLOW_RUN, { status: 200, body: { items: [{ id: 'fr-1' }] } });
+    expect(await h.client.getFlowRun('fr-1')).toEqual({ id: 'fr-1', status: 'success', errors: [] });
+    expect(await h.client.getFlowRun('fr-1')).toEqual({ id: 'fr-1', errors: [] });
+  });
+
+  it('maps a 404 to AepNotFoundError, and an unknown shape to AepResponseError', async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, {
+      status: 404,
+      body: { errorMessage: 'runs not found with id = [fr-1]', errorDetails: 'no such run' },
+    });
+    h.script.on('GET', FLOW_RUN, { status: 200, body: { items: [] } });
+    expect(await failureOf(h.client.getFlowRun('fr-1'))).toBeInstanceOf(AepNotFoundError);
+    expect(await failureOf(h.client.getFlowRun('fr-1'))).toBeInstanceOf(AepResponseError);
+  });
+
+  it('gives an outage two attempts of 10 s at most, not the whole retry budget', async () => {
+    h = harness();
+    h.script.on('GET', FLOW_RUN, { status: 503 }).on('GET', FLOW_RUN, { status: 503 });
+    const outage = await failureOf(h.client.getFlowRun('fr-1'));
+    expect(outage).toBeInstanceOf(AepUnavailableError);
+    expect(h.script.remaining).toBe(0);
+    expect(h.sleeps).toHaveLength(1);
+    h.script.on('GET', FLOW_RUN, { fail: 'timeout' }).on('GET', FLOW_RUN, { fail: 'timeout' });
+    const silent = await failureOf(h.client.getFlowRun('fr-1'));
+    expect(silent.message).toContain('did not answer within 10000 ms');
+    expect(h.script.remaining).toBe(0);
   });
 });

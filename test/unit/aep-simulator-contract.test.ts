@@ -298,6 +298,9 @@ describe('AEP simulator contract', () => {
     const path = '/data/core/ups/audiences';
     sim.faults.revokeTokens();
     expect((await call('GET', path)).body).toMatchObject({ error_code: '401013' });
+    const ais = await call('GET', '/data/core/ais/external-audience/operations/x');
+    expect(ais.status).toBe(400);
+    expect(ais.body).toMatchObject({ title: 'BAD_REQUEST', report: { code: '100911-400' } });
     token = await newToken();
     expect((await call('GET', path)).status).toBe(200);
     sim.faults.revokeTokensOnCall('GET /data/core/ups/audiences', 2);

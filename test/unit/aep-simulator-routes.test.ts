@@ -160,6 +160,36 @@ describe('AEP simulator routes', () => {
     expect(real.status).toBe(200);
   });
 
+  it('takes an incremental export without triggerType, and records one sent with it as a violation', async () => {
+    const incremental = (schedule: Record<string, unknown>) => ({
+      id: audienceId,
+      filenameTemplate: '%DESTINATION_NAME%_%SEGMENT_ID%',
+      exportMode: 'FIRST_FULL_THEN_INCREMENTAL',
+      schedule: { frequency: 'EVERY_3_HOURS', startDate: '2026-12-01', startTime: '20:00', ...schedule },
+    });
+    // The calendar test above left this audience in the dataflow; a second selector for it is a duplicate.
+    const removeOurs = () => {
+      const index = sim.flow(BATCH)!.selectors.indexOf(audienceId);
+      const path = `/transformations/0/params/segmentSelectors/selectors/${index}`;
+      return patchFlow(BATCH, index < 0 ? [] : [{ op: 'remove', path }]);
+    };
+    expect((await removeOurs()).status).toBe(200);
+    const before = sim.violations.length;
+    const withoutStartTime = await patchFlow(BATCH, addSelector(incremental({ startTime: undefined })));
+    const plain = await patchFlow(BATCH, addSelector(incremental({})));
+    expect(withoutStartTime.status).toBe(400);
+    expect(withoutStartTime.body.errorMessage).toMatch(/startTime/);
+    expect(plain.status).toBe(200);
+    expect(sim.violations.length).toBe(before);
+    expect((await removeOurs()).status).toBe(200);
+
+    const withTrigger = await patchFlow(BATCH, addSelector(incremental({ triggerType: 'SCHEDULED' })));
+    expect(withTrigger.status).toBe(200);
+    const added = sim.violations.splice(before);
+    expect(added).toEqual(['schedule.triggerType SCHEDULED sent with FIRST_FULL_THEN_INCREMENTAL']);
+    expect((await removeOurs()).status).toBe(200);
+  });
+
   it('removes an audience with 204, after which it is not found', async () => {
     const deleted = await call('DELETE', `${AIS}/${audienceId}`);
     const read = await call('GET', `${AIS}/${audienceId}`);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkAudience } from '../../functions/check-audience/check-audience.ts';
 import { checkIngestion } from '../../functions/check-ingestion/check-ingestion.ts';
 import { createAudience } from '../../functions/create-audience/create-audience.ts';
-import { AepRequestError, AepUnavailableError } from '../../functions/shared/aep/errors.ts';
+import { AepNotFoundError, AepRequestError, AepUnavailableError } from '../../functions/shared/aep/errors.ts';
 import type { AudienceState, IngestionState } from '../../functions/shared/state.ts';
 import { startIngestion } from '../../functions/start-ingestion/start-ingestion.ts';
 import {
@@ -268,9 +268,12 @@ describe('check-ingestion', () => {
     });
   });
 
-  it('run FAILED: AEP_RUN_FAILED naming the failed stage and the reason', async () => {
+  it("run FAILED: AEP_RUN_FAILED naming the failed stage, its reason, and its flow run's errors", async () => {
     const name = uniqueName();
-    aep.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch');
+    aep.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch.', [
+      { code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' },
+      { code: 'MAPPER-3700-400', message: 'Mapper Transform Error' },
+    ]);
     const { audience, ingestion } = await started(name, 'exec-1');
     const error = await rejection(
       checkIngestion(
@@ -278,11 +281,74 @@ describe('check-ingestion', () => {
         taskDeps(aep, store.registry),
       ),
     );
+    const flowRunId = `${ingestion.runId}-profile_store_ingest`;
     expect(error.name).toBe('AEP_RUN_FAILED');
     expect(error.message).toBe(
-      `AEP ingestion run ${ingestion.runId} of audience "${name}" failed at stage PROFILE_STORE_INGEST: profile store rejected the batch`,
+      `AEP ingestion run ${ingestion.runId} of audience "${name}" failed at stage PROFILE_STORE_INGEST: profile store rejected the batch. ` +
+        `Flow run ${flowRunId}: CONNECTOR-2001-500: Error occurred at promotion activity.; MAPPER-3700-400: Mapper Transform Error.`,
     );
+    expect(aep.callsOf('getFlowRun')).toEqual([[flowRunId]]);
   });
+
+  it('run FAILED: masks the values a reason quotes, and lists at most 10 errors', async () => {
+    const name = uniqueName();
+    const errors = Array.from({ length: 12 }, (_, i) => ({
+      code: 'INGEST-1212-400',
+      message: `row ${i + 2}: "ann.${i}@example.com" is not an email; phone 0612345678 rejected`,
+    }));
+    aep.failNextRun('DATASET_INGEST', "value 'Ann Smith' too long", errors);
+    const { audience, ingestion } = await started(name, 'exec-1');
+    const error = await rejection(
+      checkIngestion(
+        taskEvent({ name, execution: 'exec-1', state: { audience, ingestion } }),
+        taskDeps(aep, store.registry),
+      ),
+    );
+    expect(error.message).toContain("failed at stage DATASET_INGEST: value 'A***' too long.");
+    expect(error.message).toContain(
+      'INGEST-1212-400: row 2: "a***@e***" is not an email; phone 061***78 rejected',
+    );
+    expect(error.message).toMatch(/; and 2 more\.$/);
+    expect(error.message.match(/INGEST-1212-400/g)).toHaveLength(10);
+    expect(error.message).not.toMatch(/example\.com|Ann Smith|0612345678/);
+  });
+
+  it.each([
+    [
+      'gone (404)',
+      new AepNotFoundError('AEP GET /data/foundation/flowservice/runs/{runId} answered 404', { status: 404 }),
+    ],
+    [
+      'unreachable',
+      new AepUnavailableError('AEP GET /data/foundation/flowservice/runs/{runId} answered 503', {
+        status: 503,
+      }),
+    ],
+  ])(
+    'run FAILED with its flow run %s: the stage still reported, and a note that the details could not be read',
+    async (_name, failure) => {
+      const name = uniqueName();
+      aep.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch', [
+        { code: 'CONNECTOR-2001-500', message: 'never read' },
+      ]);
+      aep.failNext('getFlowRun', failure);
+      const { audience, ingestion } = await started(name, 'exec-1');
+      const error = await rejection(
+        checkIngestion(
+          taskEvent({ name, execution: 'exec-1', state: { audience, ingestion } }),
+          taskDeps(aep, store.registry),
+        ),
+      );
+      expect(error.name).toBe('AEP_RUN_FAILED');
+      expect(error.message).toBe(
+        `AEP ingestion run ${ingestion.runId} of audience "${name}" failed at stage PROFILE_STORE_INGEST: profile store rejected the batch. ` +
+          `The details of flow run ${ingestion.runId}-profile_store_ingest could not be read (${failure.message}).`,
+      );
+      // The audience's lock is released all the same: the next file of this audience may start its run.
+      const other = await store.registry.coordination().acquire('audience', name.toLowerCase(), 'exec-2', 60);
+      expect(other).toEqual({ acquired: true });
+    },
+  );
 
   it('gives up with AEP_POLL_LIMIT after 80 checks', async () => {
     const name = uniqueName();

@@ -114,3 +114,138 @@ describe('validateLocalFile', () => {
     });
   });
 });
+
+/**
+ * AEP's batch schedule rules (functions/shared/aep/batch-export.ts), as `aep-audience validate <csv> --manifest
+ * m.json --json` reports them: before any run is spent, a MANIFEST_INVALID naming the destination and the rule.
+ */
+describe('validateLocalFile, batch destination schedules', () => {
+  const FLOW = 'flow-batch-1';
+  const TEMPLATE = '%DESTINATION_NAME%_%SEGMENT_ID%_%DATETIME(YYYYMMdd_HHmmss)%';
+  let manifests = 0;
+
+  async function validateSchedule(
+    exportMode: string,
+    schedule: Record<string, unknown>,
+    filenameTemplate = TEMPLATE,
+  ) {
+    manifests += 1;
+    const destination = { flowId: FLOW, kind: 'batch', exportMode, schedule, filenameTemplate };
+    const manifest = file(
+      `schedule-${manifests}.manifest.json`,
+      JSON.stringify({ destinations: [{ flowId: 'flow-streaming', kind: 'streaming' }, destination] }),
+    );
+    return validateLocalFile(fixture('types.csv'), manifest);
+  }
+
+  const base = { startDate: '2026-12-01' };
+
+  it.each([
+    [
+      'DAILY_FULL_EXPORT, DAILY, SCHEDULED by default, at 20:00',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'DAILY', startTime: '20:00' },
+    ],
+    [
+      'DAILY_FULL_EXPORT, ONCE, SCHEDULED',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'ONCE', triggerType: 'SCHEDULED', startTime: '06:00' },
+    ],
+    [
+      'DAILY_FULL_EXPORT after segmentation, no startTime',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'DAILY', triggerType: 'AFTER_SEGMENT_EVAL', endDate: '2026-12-31' },
+    ],
+    [
+      'FIRST_FULL_THEN_INCREMENTAL every 6 hours from 20:00',
+      'FIRST_FULL_THEN_INCREMENTAL',
+      { frequency: 'EVERY_6_HOURS', startTime: '20:00', endDate: '2027-01-31' },
+    ],
+  ])('accepts %s', async (_name, exportMode, schedule) => {
+    const result = await validateSchedule(exportMode, { ...base, ...schedule });
+    expect(result.errors).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it.each([
+    [
+      'FIRST_FULL_THEN_INCREMENTAL without startTime',
+      'FIRST_FULL_THEN_INCREMENTAL',
+      { frequency: 'DAILY' },
+      'schedule.startTime',
+      'startTime (a UTC hour HH:00) is required: only DAILY_FULL_EXPORT with triggerType AFTER_SEGMENT_EVAL',
+    ],
+    [
+      'a scheduled DAILY_FULL_EXPORT without startTime',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'DAILY', triggerType: 'SCHEDULED' },
+      'schedule.startTime',
+      'startTime (a UTC hour HH:00) is required with triggerType SCHEDULED',
+    ],
+    [
+      'AFTER_SEGMENT_EVAL with a startTime',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'DAILY', triggerType: 'AFTER_SEGMENT_EVAL', startTime: '20:00' },
+      'schedule.startTime',
+      'remove startTime',
+    ],
+    [
+      'a triggerType with FIRST_FULL_THEN_INCREMENTAL',
+      'FIRST_FULL_THEN_INCREMENTAL',
+      { frequency: 'EVERY_3_HOURS', triggerType: 'SCHEDULED', startTime: '20:00' },
+      'schedule.triggerType',
+      'triggerType applies to DAILY_FULL_EXPORT only',
+    ],
+    [
+      'an hourly frequency with a full export',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'EVERY_3_HOURS', startTime: '20:00' },
+      'schedule.frequency',
+      'the frequency must be one of ONCE, DAILY',
+    ],
+    [
+      'an endDate with ONCE',
+      'DAILY_FULL_EXPORT',
+      { frequency: 'ONCE', startTime: '20:00', endDate: '2026-12-02' },
+      'schedule.endDate',
+      'frequency ONCE takes no endDate',
+    ],
+    [
+      'an endDate before the startDate',
+      'FIRST_FULL_THEN_INCREMENTAL',
+      { frequency: 'DAILY', startTime: '20:00', endDate: '2026-11-30' },
+      'schedule.endDate',
+      'endDate must not be before startDate',
+    ],
+    [
+      'a startTime that is not a whole hour',
+      'FIRST_FULL_THEN_INCREMENTAL',
+      { frequency: 'DAILY', startTime: '20:30' },
+      'schedule.startTime',
+      'startTime must be a UTC hour HH:00',
+    ],
+  ])(
+    'refuses %s: MANIFEST_INVALID naming the destination, the key and the rule',
+    async (_name, mode, schedule, key, rule) => {
+      const result = await validateSchedule(mode, { ...base, ...schedule });
+      expect(result).toMatchObject({ valid: false, rows: 0 });
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors[0]).toMatchObject({ row: null, column: null, code: 'MANIFEST_INVALID' });
+      const message = result.errors[0]?.message ?? '';
+      expect(message).toContain(`"destinations.1.${key}"`);
+      expect(message).toContain(`destination ${FLOW} (${mode})`);
+      expect(message).toContain(rule);
+    },
+  );
+
+  it('refuses a file name template without %SEGMENT_ID%', async () => {
+    const result = await validateSchedule(
+      'DAILY_FULL_EXPORT',
+      { ...base, frequency: 'DAILY', startTime: '20:00' },
+      '%DESTINATION_NAME%_%TIMESTAMP%',
+    );
+    expect(result.errors[0]?.message).toMatch(
+      /"destinations\.1\.filenameTemplate".*destination flow-batch-1.*%DESTINATION_NAME% and %SEGMENT_ID%/,
+    );
+  });
+});

@@ -171,8 +171,13 @@ describe('the synthesized state machine, run locally', () => {
     );
   });
 
-  it('run FAILED: caught, AEP_RUN_FAILED naming the stage', async () => {
-    pipeline.simulator!.faults.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch');
+  it("run FAILED: caught, AEP_RUN_FAILED naming the stage and its flow run's reasons, masked, in error.json, the notification and the Cause", async () => {
+    pipeline.simulator!.faults.failNextRun('PROFILE_STORE_INGEST', 'profile store rejected the batch', {
+      flowRunErrors: [
+        { code: 'CONNECTOR-2001-500', message: 'Error occurred at promotion activity.' },
+        { code: 'MAPPER-3700-400', message: 'Mapper Transform Error: "ann.lee@example.com" has no identity' },
+      ],
+    });
     const key = uniqueKey('runfail');
     const summary = await pipeline.waitFor(
       await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }),
@@ -180,7 +185,45 @@ describe('the synthesized state machine, run locally', () => {
 
     expect(summary.status).toBe('FAILED');
     expect(summary.error?.code).toBe('AEP_RUN_FAILED');
-    expect(summary.error?.message).toMatch(/PROFILE_STORE_INGEST: profile store rejected the batch/);
+    const run = pipeline.simulator!.runs(summary.audienceId!).find((r) => r.runId === summary.runId);
+    const flowRunId = run!.flowRunIds[1];
+    const reasons =
+      `PROFILE_STORE_INGEST: profile store rejected the batch. Flow run ${flowRunId}: ` +
+      'CONNECTOR-2001-500: Error occurred at promotion activity.; ' +
+      'MAPPER-3700-400: Mapper Transform Error: "a***@e***" has no identity.';
+    const report = await pipeline.readJson(`reports/${summary.execution}/error.json`);
+    expect(report).toMatchObject({ code: 'AEP_RUN_FAILED', stage: 'CheckIngestion' });
+    expect(report.message).toContain(reasons);
+    const [notified, ...more] = pipeline.notifications(summary.execution);
+    expect(more).toEqual([]);
+    expect(notified?.document).toMatchObject({ outcome: 'FAILED', code: 'AEP_RUN_FAILED' });
+    expect(notified?.document.message).toContain(reasons);
+    expect(notified?.text).toContain(reasons);
+    const execution = pipeline.sfn.get(summary.execution)!;
+    expect(execution.error).toBe('AEP_RUN_FAILED');
+    expect(execution.cause).toContain(reasons);
+    const everything = JSON.stringify([report, notified, execution.cause]);
+    expect(everything).not.toContain('ann.lee@example.com');
+  });
+
+  it('run FAILED with a flow run that cannot be read: the stage reported, and a note says so', async () => {
+    pipeline.simulator!.faults.failNextRun('DATASET_INGEST', 'the dataset batch failed', {
+      flowRunUnreadable: true,
+    });
+    const key = uniqueKey('runfail-hidden');
+    const summary = await pipeline.waitFor(
+      await pipeline.dropFile(smallCsv, { key, manifest: manifestPath }),
+    );
+
+    expect(summary.status).toBe('FAILED');
+    expect(summary.error?.code).toBe('AEP_RUN_FAILED');
+    const run = pipeline.simulator!.runs(summary.audienceId!).find((r) => r.runId === summary.runId);
+    const report = await pipeline.readJson(`reports/${summary.execution}/error.json`);
+    expect(report.message).toContain('failed at stage DATASET_INGEST: the dataset batch failed.');
+    expect(report.message).toContain(
+      `The details of flow run ${run!.flowRunIds[0]} could not be read (AEP GET /data/foundation/flowservice/runs/{runId} answered 404`,
+    );
+    expect(pipeline.notifications(summary.execution)[0]?.document.message).toBe(report.message);
   });
 
   it('AEP down past all retries: not caught, the original stays in incoming/, error.json says redrive', async () => {

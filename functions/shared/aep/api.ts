@@ -6,6 +6,7 @@ import type {
   AudienceOperation,
   AudienceRun,
   CreateAudienceInput,
+  FlowRun,
   StartRunInput,
 } from './types.ts';
 
@@ -38,6 +39,11 @@ export interface AepApi {
   getRun(audienceId: string, runId: string): Promise<AudienceRun>;
   /** GET /data/core/ais/external-audience/{id}/runs. */
   listRuns(audienceId: string): Promise<AudienceRun[]>;
+  /**
+   * GET /data/foundation/flowservice/runs/{id}: the Flow Service run behind a stage of an ingestion run (its
+   * `flowRunId`), for the reasons of a failure. A short read (two attempts): it explains a failure already known.
+   */
+  getFlowRun(flowRunId: string): Promise<FlowRun>;
   /**
    * GET the flow for its etag; ALREADY_PRESENT when a selector with this audience id is there; else PATCH with
    * a quoted If-Match; on 412 re-GET and re-apply (bounded); an ambiguous PATCH failure is resolved by re-GET.

@@ -1,7 +1,8 @@
 // The AEP client over HTTP: IMS auth, Platform headers, retries, and the write paths that must never apply
 // twice (docs/architecture.md#retries-and-idempotency). Knows nothing of AWS or middy.
 import type { AepApi, CreateAudienceResult } from './api.ts';
-import { parseAepErrorBody } from './error-body.ts';
+import { exportSchedule } from './batch-export.ts';
+import { INVALID_TOKEN_CODE, parseAepErrorBody } from './error-body.ts';
 import {
   AepAmbiguousWriteError,
   type AepError,
@@ -28,7 +29,9 @@ import {
   audienceListingSchema,
   createAudienceResponseSchema,
   type FlowResponse,
+  type FlowRunResponse,
   flowListSchema,
+  flowRunResponseSchema,
   normalizeStatus,
   type OperationResponse,
   operationSchema,
@@ -44,6 +47,8 @@ import type {
   AudienceOperation,
   AudienceRun,
   CreateAudienceInput,
+  FlowRun,
+  FlowRunError,
   StartRunInput,
 } from './types.ts';
 
@@ -59,7 +64,14 @@ const ROUTES = {
   run: '/data/core/ais/external-audience/{audienceId}/runs/{runId}',
   audiences: '/data/core/ups/audiences',
   flow: '/data/foundation/flowservice/flows/{flowId}',
+  flowRun: '/data/foundation/flowservice/runs/{runId}',
 } as const;
+
+/**
+ * A Flow Service run is read only to explain a failure already known: two attempts of at most 10 s each, so
+ * an outage delays the failure report by seconds, not by the client's full retry budget.
+ */
+const FLOW_RUN_READ = { maxAttempts: 2, timeoutMs: 10_000 } as const;
 
 export interface AepClientOptions {
   credentials: AepCredentials;
@@ -88,6 +100,7 @@ interface PlatformRequest {
   query?: Record<string, string>;
   body?: unknown;
   ifMatch?: string;
+  timeoutMs?: number;
 }
 
 /** An etag quoted exactly once: `"abc"` stays, `abc` becomes `"abc"`, `""abc""` becomes `"abc"`. */
@@ -145,7 +158,8 @@ export class AepClient implements AepApi {
           maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 6),
           baseDelayMs: options.retry?.baseDelayMs ?? 1000,
           maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
-          // Backoff is ours to scale; AEP's Retry-After is not: it is honoured up to a minute whatever maxDelayMs.
+          // Backoff is ours to scale; AEP's Retry-After is not: it is honoured up to a minute whatever
+          // maxDelayMs.
           maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 60_000,
         },
         requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
@@ -174,7 +188,8 @@ export class AepClient implements AepApi {
         const { operationId } = parseResponse(createAudienceResponseSchema, label, success);
         return { kind: 'STARTED', operationId };
       }
-      // Our own name, refused as a duplicate right after an attempt whose fate we never learnt: it took effect.
+      // Our own name, refused as a duplicate right after an attempt whose fate we never learnt: it took
+      // effect.
       if (ambiguous && answer.kind === 'response' && answer.status === 409)
         return { kind: 'ALREADY_CREATED' };
       ambiguous ||= isOutage(answer);
@@ -267,6 +282,17 @@ export class AepClient implements AepApi {
     return runs.map((run) => toRun(run, audienceId));
   }
 
+  async getFlowRun(flowRunId: string): Promise<FlowRun> {
+    const request: PlatformRequest = {
+      method: 'GET',
+      route: ROUTES.flowRun,
+      path: fill(ROUTES.flowRun, encodeURIComponent(flowRunId)),
+      timeoutMs: FLOW_RUN_READ.timeoutMs,
+    };
+    const answer = await this.read(request, FLOW_RUN_READ.maxAttempts);
+    return toFlowRun(parseResponse(flowRunResponseSchema, labelOf(request), answer));
+  }
+
   async addAudienceToDataflow(input: AddToDataflowInput): Promise<AddToDataflowOutcome> {
     const path = fill(ROUTES.flow, encodeURIComponent(input.flowId));
     const patchLabel = `PATCH ${ROUTES.flow}`;
@@ -313,14 +339,18 @@ export class AepClient implements AepApi {
     }
   }
 
-  /** A GET with retries on 429/502/503/504 and network failures; any other failure throws its typed error. */
-  private async read(request: PlatformRequest): Promise<Answer> {
+  /**
+   * A GET with retries on 429/502/503/504 and network failures; any other failure throws its typed error.
+   * `maxAttempts` lowers the client's own limit for this read.
+   */
+  private async read(request: PlatformRequest, maxAttempts?: number): Promise<Answer> {
     const label = labelOf(request);
     for (let attempt = 1; ; attempt++) {
       const answer = await this.send(request, attempt);
       const success = successOf(answer);
       if (success) return success;
-      if (isTransient(answer) && (await this.http.waitForRetry(label, attempt, answer))) continue;
+      const mayRetry = maxAttempts === undefined || attempt < maxAttempts;
+      if (isTransient(answer) && mayRetry && (await this.http.waitForRetry(label, attempt, answer))) continue;
       throw this.http.errorFor(label, answer);
     }
   }
@@ -368,12 +398,14 @@ export class AepClient implements AepApi {
     }
   }
 
-  /** One attempt with a token; a `401013` (token expired or revoked) gets one fresh token and one resend. */
+  /**
+   * One attempt with a token; an answer that calls the token invalid (the gateway's 401 `401013`, or the
+   * external audiences API's 400 `100911`) gets one fresh token and one resend.
+   */
   private async send(request: PlatformRequest, attempt: number): Promise<Exchange> {
     const token = await this.ims.token();
     const answer = await this.http.exchange(this.toExchange(request, token, attempt));
-    if (answer.kind !== 'response' || answer.status !== 401) return answer;
-    if (parseAepErrorBody(answer.body).code !== '401013') return answer;
+    if (!isInvalidToken(answer)) return answer;
     this.ims.invalidate(token);
     const freshToken = await this.ims.token();
     return this.http.exchange(this.toExchange(request, freshToken, attempt));
@@ -400,6 +432,7 @@ export class AepClient implements AepApi {
       route: request.route,
       headers,
       ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
       attempt,
     };
   }
@@ -426,6 +459,21 @@ export class AepClient implements AepApi {
   }
 }
 
+/**
+ * AEP says the token is not (or no longer) good: the Adobe I/O gateway's 401 `401013`
+ * (AdobeDocs/experience-platform.en help/landing/troubleshooting.md, "OAuth token is not valid"), or the
+ * external audiences API's 400 `100911` ("an invalid token is provided", the error-code appendix of
+ * help/segmentation/api/external-audiences.md in AdobeDocs/experience-platform.fr-FR and .de-DE). A `100911`
+ * keeps its 400 status: nothing else tells it from a request AEP found wrong, so only the code does.
+ */
+function isInvalidToken(answer: Exchange): boolean {
+  if (answer.kind !== 'response') return false;
+  const { code } = parseAepErrorBody(answer.body);
+  return (
+    (answer.status === 401 && code === '401013') || (answer.status === 400 && code === INVALID_TOKEN_CODE)
+  );
+}
+
 function labelOf(request: PlatformRequest): string {
   return `${request.method} ${request.route}`;
 }
@@ -441,7 +489,8 @@ function selectorValue(input: AddToDataflowInput): Record<string, unknown> {
   if (input.batch) {
     value['filenameTemplate'] = input.batch.filenameTemplate;
     value['exportMode'] = input.batch.exportMode;
-    value['schedule'] = input.batch.schedule;
+    // triggerType only with DAILY_FULL_EXPORT (update-destination-dataflows.md, see batch-export.ts).
+    value['schedule'] = exportSchedule(input.batch);
   }
   return value;
 }
@@ -455,8 +504,9 @@ type SelectorPatch =
   | { kind: 'PATCH'; body: Record<string, unknown>[]; outcome: AddToDataflowOutcome };
 
 /**
- * The JSON-Patch that brings this version of the flow to "selects `audienceId`, none of `replacesAudienceIds`".
- * Indexes are of this version: the PATCH carries its etag, so a changed flow answers 412 and is read again.
+ * The JSON-Patch that brings this version of the flow to "selects `audienceId`, none of
+ * `replacesAudienceIds`". Indexes are of this version: the PATCH carries its etag, so a changed flow answers
+ * 412 and is read again.
  */
 function selectorPatch(flow: FlowResponse, input: AddToDataflowInput): SelectorPatch {
   const selectors = flow.transformations[0]?.params?.segmentSelectors?.selectors ?? [];
@@ -510,9 +560,17 @@ function toOperation(response: OperationResponse): AudienceOperation {
   return operation;
 }
 
-/** The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are read. */
+/**
+ * The reason text AEP may put on a failed run or stage; the field is undocumented, so the usual names are
+ * read, then the messages of an `errors` list.
+ */
 function reasonOf(value: Record<string, unknown>): string | undefined {
-  const text = [value.failureReason, value.errorMessage, value.message].find(
+  const listed = Array.isArray(value.errors)
+    ? value.errors.map((error: unknown) =>
+        typeof error === 'string' ? error : (error as { message?: unknown } | null)?.message,
+      )
+    : [];
+  const text = [value.failureReason, value.errorMessage, value.message, ...listed].find(
     (candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '',
   );
   return text?.trim();
@@ -536,5 +594,30 @@ function toRun(response: RunResponse, audienceId: string): AudienceRun {
   if (response.createdAt !== undefined) run.createdAt = response.createdAt;
   const reason = reasonOf(response);
   if (reason !== undefined) run.failureReason = reason;
+  return run;
+}
+
+/** The run's status and its errors (the run's own, then each activity's), each code and message once. */
+function toFlowRun(response: FlowRunResponse): FlowRun {
+  const summaries = [
+    response.metrics?.statusSummary,
+    ...(response.activities ?? []).map((activity) => activity.statusSummary),
+  ];
+  const seen = new Set<string>();
+  const errors: FlowRunError[] = [];
+  for (const summary of summaries) {
+    for (const error of [...(summary?.errors ?? []), ...(summary?.extensions?.errors ?? [])]) {
+      const code = error.code?.trim() || undefined;
+      const message = error.message?.trim() || code;
+      if (message === undefined) continue;
+      const key = `${code ?? ''}\u0000${message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      errors.push(code === undefined ? { message } : { code, message });
+    }
+  }
+  const run: FlowRun = { id: response.id, errors };
+  const status = response.metrics?.statusSummary?.status;
+  if (status !== undefined) run.status = status;
   return run;
 }

@@ -9,6 +9,9 @@ export interface AepErrorBody {
 }
 
 const MAX_TEXT = 500;
+
+/** The external audiences API's "invalid token" code, answered with a 400 (see isInvalidToken in client.ts). */
+export const INVALID_TOKEN_CODE = '100911';
 /** A code as the last segment of an RFC-7807 `type`: `FLOW-1439-404`, `100960-422`, `100960`. */
 const TYPE_CODE = /^(?:[A-Z][A-Z0-9_]*-\d+(?:-\d{3})?|\d{4,}(?:-\d{3})?)$/;
 

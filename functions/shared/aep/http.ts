@@ -1,6 +1,6 @@
 // One HTTP exchange with AEP or IMS (timeout, body decoding, call records), retry timing, and the mapping of
 // failed exchanges onto the typed errors of errors.ts.
-import { describeAepErrorBody, parseAepErrorBody } from './error-body.ts';
+import { describeAepErrorBody, INVALID_TOKEN_CODE, parseAepErrorBody } from './error-body.ts';
 import {
   AepAuthError,
   AepConflictError,
@@ -60,7 +60,7 @@ export type Exchange =
       /** `Retry-After` in ms from now, when AEP sent one we could read. */
       retryAfterMs: number | undefined;
     }
-  | { kind: 'network'; timedOut: boolean; cause: unknown };
+  | { kind: 'network'; timedOut: boolean; cause: unknown; timeoutMs: number };
 
 export interface ExchangeRequest {
   method: HttpMethod;
@@ -71,6 +71,8 @@ export interface ExchangeRequest {
   headers: Record<string, string>;
   body?: string;
   attempt: number;
+  /** This request's own timeout, shorter than the client's for a read that must not hold a task up. */
+  timeoutMs?: number;
 }
 
 /** Statuses that mean "nothing was done, or AEP is down": worth another attempt after a wait. */
@@ -164,7 +166,8 @@ export class AepHttp {
   }
 
   private async send(request: ExchangeRequest, gateKey: string): Promise<Exchange> {
-    const { fetch, now, requestTimeoutMs, onCall } = this.settings;
+    const { fetch, now, onCall } = this.settings;
+    const timeoutMs = request.timeoutMs ?? this.settings.requestTimeoutMs;
     const notBefore = this.throttled.get(gateKey);
     if (notBefore !== undefined) {
       const waitMs = notBefore - now();
@@ -181,7 +184,7 @@ export class AepHttp {
       const init: RequestInit = {
         method: request.method,
         headers: { 'User-Agent': USER_AGENT, ...request.headers },
-        signal: AbortSignal.timeout(requestTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       };
       if (request.body !== undefined) init.body = request.body;
       const response = await fetch(request.url, init);
@@ -195,7 +198,7 @@ export class AepHttp {
     } catch (cause) {
       const timedOut =
         cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-      exchange = { kind: 'network', timedOut, cause };
+      exchange = { kind: 'network', timedOut, cause, timeoutMs };
     }
     if (exchange.kind === 'response' && exchange.status === 429 && exchange.retryAfterMs !== undefined) {
       this.throttled.set(gateKey, Math.max(this.throttled.get(gateKey) ?? 0, now() + exchange.retryAfterMs));
@@ -248,7 +251,7 @@ export class AepHttp {
   errorFor(label: string, exchange: Exchange): AepError {
     if (exchange.kind === 'network') {
       const what = exchange.timedOut
-        ? `did not answer within ${this.settings.requestTimeoutMs} ms`
+        ? `did not answer within ${exchange.timeoutMs} ms`
         : `could not be reached (${this.scrubber.scrub(errorText(exchange.cause))})`;
       return new AepUnavailableError(`AEP ${label} ${what}`, { route: label, cause: exchange.cause });
     }
@@ -264,6 +267,8 @@ export class AepHttp {
     }`;
     const { status } = exchange;
     if (status === 401 || status === 403) return new AepAuthError(message, details);
+    // Still "invalid token" after the client's fresh one: the credentials, not the file.
+    if (parsed.code === INVALID_TOKEN_CODE) return new AepAuthError(message, details);
     if (status === 404) return new AepNotFoundError(message, details);
     if (status === 409) return new AepConflictError(message, details);
     if (status === 412) return new AepPreconditionFailedError(message, details);

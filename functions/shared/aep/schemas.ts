@@ -90,6 +90,43 @@ export const flowSchema = z.looseObject({
 
 export const flowListSchema = z.looseObject({ items: z.array(flowSchema).min(1) });
 
+/**
+ * A Flow Service run's errors, where the monitoring tutorial shows them (AdobeDocs/experience-platform.fr-FR
+ * help/sources/tutorials/api/monitor.md: `metrics.statusSummary.errors[{code, message}]`, and per activity
+ * `statusSummary.errors` and `statusSummary.extensions.errors`); the OpenAPI
+ * (AdobeDocs/experience-platform-apis static/swagger-specs/flow-service.yaml, FlowRunErrorDTO) types them
+ * `{code, message, format}`.
+ */
+const flowRunErrorSchema = z.looseObject({
+  code: z.union([z.string(), z.number().transform(String)]).optional(),
+  message: z.string().optional(),
+});
+
+const flowRunStatusSchema = z
+  .looseObject({
+    status: z.string().optional(),
+    errors: z.array(flowRunErrorSchema).nullish(),
+    extensions: z.looseObject({ errors: z.array(flowRunErrorSchema).nullish() }).nullish(),
+  })
+  .nullish();
+
+const flowRunItemSchema = z.looseObject({
+  id: z.string().min(1),
+  metrics: z.looseObject({ statusSummary: flowRunStatusSchema }).nullish(),
+  activities: z.array(z.looseObject({ statusSummary: flowRunStatusSchema })).nullish(),
+});
+
+/**
+ * `GET /runs/{RUN_ID}` answers a FlowRunsListResponse `{items:[run]}` (flow-service.yaml, retrieveFlowRun); a
+ * bare run object is tolerated.
+ */
+export const flowRunResponseSchema = z.union([
+  z.looseObject({ items: z.array(flowRunItemSchema).min(1) }).transform((list) => list.items[0]!),
+  flowRunItemSchema,
+]);
+
+export type FlowRunResponse = z.infer<typeof flowRunResponseSchema>;
+
 export type FlowResponse = z.infer<typeof flowSchema>;
 export type RunResponse = z.infer<typeof runSchema>;
 export type OperationResponse = z.infer<typeof operationSchema>;

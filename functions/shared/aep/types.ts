@@ -82,6 +82,21 @@ export interface AudienceRun {
   failureReason?: string;
 }
 
+/** One error a Flow Service run lists; `message` may quote a value from the data (mask it before showing it). */
+export interface FlowRunError {
+  code?: string;
+  message: string;
+}
+
+/** A Flow Service run (`GET /data/foundation/flowservice/runs/{id}`), as far as it explains a failure. */
+export interface FlowRun {
+  id: string;
+  /** `metrics.statusSummary.status` as AEP wrote it (success, failed…; the examples are lower case). */
+  status?: string;
+  /** The run's errors, then its activities', each once. */
+  errors: FlowRunError[];
+}
+
 export interface StartRunInput {
   /** Epoch seconds. */
   dataFilterStartTime: number;

@@ -8,6 +8,8 @@ import type {
   AudienceOperation,
   AudienceRun,
   CreateAudienceInput,
+  FlowRun,
+  FlowRunError,
   StartRunInput,
 } from '../../../functions/shared/aep/types.ts';
 
@@ -21,7 +23,14 @@ interface FakeOperation {
 
 interface FakeRun extends AudienceRun {
   checksLeft: number;
-  failure?: { stage: string; reason: string };
+  failure?: RunFailure;
+}
+
+interface RunFailure {
+  stage: string;
+  reason: string;
+  /** What the failed stage's Flow Service run lists; without it the run lists none. */
+  flowRunErrors?: FlowRunError[];
 }
 
 export class FakeAep implements AepApi {
@@ -32,11 +41,13 @@ export class FakeAep implements AepApi {
   readonly runs = new Map<string, FakeRun>();
   /** flowId → audience ids selected. Unknown flow ids answer 404. */
   readonly flows = new Map<string, string[]>();
+  /** Flow Service runs by id: one per stage of a finished run. Unknown ids answer 404. */
+  readonly flowRuns = new Map<string, FlowRun>();
   /** PROCESSING answers before an operation or a run reaches its outcome. */
   checksBeforeDone = 1;
   private readonly scriptedFailures = new Map<keyof AepApi, Error[]>();
   private nextOperationFailure: string | undefined;
-  private nextRunFailure: { stage: string; reason: string } | undefined;
+  private nextRunFailure: RunFailure | undefined;
   private nextCreateAmbiguous = false;
   private counter = 0;
 
@@ -55,8 +66,8 @@ export class FakeAep implements AepApi {
     this.nextOperationFailure = reason;
   }
 
-  failNextRun(stage: string, reason: string): void {
-    this.nextRunFailure = { stage, reason };
+  failNextRun(stage: string, reason: string, flowRunErrors?: FlowRunError[]): void {
+    this.nextRunFailure = { stage, reason, ...(flowRunErrors ? { flowRunErrors } : {}) };
   }
 
   /** The next create takes effect but answers as a client that re-POSTed after a lost answer would. */
@@ -164,19 +175,33 @@ export class FakeAep implements AepApi {
     } else if (run.failure) {
       run.status = 'FAILED';
       run.details = [
-        { stage: 'DATASET_INGEST', status: 'SUCCESS' },
-        { stage: run.failure.stage, status: 'FAILED' },
+        this.stage(run, 'DATASET_INGEST', 'success'),
+        this.stage(run, run.failure.stage, 'failed', run.failure.flowRunErrors),
       ];
       // Where AEP's reason would be, if the client passes one on.
       Object.assign(run.details[1]!, { failureReason: run.failure.reason });
     } else {
       run.status = 'SUCCESS';
       run.details = [
-        { stage: 'DATASET_INGEST', status: 'SUCCESS' },
-        { stage: 'PROFILE_STORE_INGEST', status: 'SUCCESS' },
+        this.stage(run, 'DATASET_INGEST', 'success'),
+        this.stage(run, 'PROFILE_STORE_INGEST', 'success'),
       ];
     }
     return this.view(run);
+  }
+
+  /** A stage of a finished run, with the Flow Service run behind it. */
+  private stage(run: FakeRun, stage: string, status: string, errors: FlowRunError[] = []) {
+    const flowRunId = `${run.runId}-${stage.toLowerCase()}`;
+    this.flowRuns.set(flowRunId, { id: flowRunId, status, errors });
+    return { stage, status: status.toUpperCase(), flowRunId };
+  }
+
+  async getFlowRun(flowRunId: string): Promise<FlowRun> {
+    this.enter('getFlowRun', [flowRunId]);
+    const flowRun = this.flowRuns.get(flowRunId);
+    if (!flowRun) throw new AepNotFoundError(`runs not found with id = [${flowRunId}]`, { status: 404 });
+    return structuredClone(flowRun);
   }
 
   async listRuns(audienceId: string): Promise<AudienceRun[]> {
