@@ -18,8 +18,9 @@ import { finished } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse';
+import { validateCsv } from '../functions/validate-file/engine/engine.ts';
 import { identityTable } from '../functions/validate-file/engine/identities.ts';
-import { CSV_PARSE_OPTIONS, validateCsv } from '../functions/validate-file/engine/validate-csv.ts';
+import { csvParseOptions } from '../functions/validate-file/engine/record-range.ts';
 import { CUSTOMER_HEADER, customerRows } from '../scripts/customer-rows.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -63,7 +64,7 @@ export async function benchFile(megabytes: number): Promise<string> {
 }
 
 async function baseline(file: string): Promise<{ rows: number }> {
-  const parser = createReadStream(file).pipe(parse(CSV_PARSE_OPTIONS));
+  const parser = createReadStream(file).pipe(parse(csvParseOptions(true)));
   let rows = -1; // the header is not a row
   parser.on('data', () => {
     rows += 1;

@@ -3,8 +3,9 @@
 // defaults) so that it predicts what the deployed pipeline would do: the same identity headers, size limit and
 // requireManifest.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
+import type { ValidationIssue } from '../functions/validate-file/engine/columns.ts';
+import { validateCsv } from '../functions/validate-file/engine/engine.ts';
 import { identityTable } from '../functions/validate-file/engine/identities.ts';
-import { type ValidationIssue, validateCsv } from '../functions/validate-file/engine/validate-csv.ts';
 import { type Manifest, ManifestError, parseManifest } from '../functions/validate-file/manifest.ts';
 import { loadPipelineConfig, type PipelineConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from './runner/template.ts';

@@ -14,8 +14,8 @@ import {
 } from '../shared/naming.ts';
 import { headObject, isNotFound, listedObject, objectExists, putJson } from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
+import { type EngineResult, validateCsv } from './engine/engine.ts';
 import { identityTable } from './engine/identities.ts';
-import { type EngineResult, validateCsv } from './engine/validate-csv.ts';
 import { type Manifest, ManifestError, manifestDestinations, parseManifest } from './manifest.ts';
 
 export interface ValidateFileConfig {

@@ -2,14 +2,11 @@
 // inference of docs/contracts.md#validation-rules-and-codes, the canonical staged copy and masked messages.
 import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { type EngineOptions, validateCsv } from '../../functions/validate-file/engine/engine.ts';
 import { BUILT_IN_IDENTITY_HEADERS } from '../../functions/validate-file/engine/identities.ts';
-import {
-  type EngineOptions,
-  Utf8Check,
-  validateCsv,
-} from '../../functions/validate-file/engine/validate-csv.ts';
+import { firstInvalidUtf8 } from '../../functions/validate-file/engine/record-range.ts';
 import { parseManifest } from '../../functions/validate-file/manifest.ts';
 
 const fixture = (name: string) => path.resolve(import.meta.dirname, '../fixtures/csv', name);
@@ -191,27 +188,48 @@ describe('validateCsv, privacy and manifest scope', () => {
   });
 });
 
-describe('Utf8Check (streaming UTF-8 validation)', () => {
-  const text = Buffer.from('name,city\nÅsa,Zürich 🏔️ 東京\n', 'utf8');
+describe('UTF-8 checks as the bytes stream', () => {
+  const text = Buffer.from('email,city\na@example.com,Zürich 🏔️ 東京\n', 'utf8');
+  const inChunks = (bytes: Buffer, size: number) => {
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+    return Readable.from(chunks);
+  };
 
-  it('accepts valid text however it is split into chunks, characters cut included', () => {
+  it('accepts valid text however it is split into chunks, characters cut included', async () => {
     for (let size = 1; size <= 7; size++) {
-      const check = new Utf8Check();
-      for (let at = 0; at < text.length; at += size) {
-        expect(check.push(text.subarray(at, at + size))).toBe(true);
-      }
-      expect(check.end()).toBe(true);
+      const result = await validateCsv(inChunks(text, size), { identityHeaders });
+      expect(result.valid).toBe(true);
+      expect(result.rows).toBe(1);
     }
   });
 
-  it('refuses a stray continuation byte, an invalid lead byte, and text that ends inside a character', () => {
-    expect(new Utf8Check().push(Buffer.from([0x61, 0x80, 0x62]))).toBe(false);
-    const lead = new Utf8Check();
-    expect(lead.push(Buffer.from([0x61, 0xff])) && lead.push(Buffer.from([0x62]))).toBe(false);
-    const cut = new Utf8Check();
-    expect(cut.push(text.subarray(0, text.indexOf(0xf0) + 2))).toBe(true);
-    expect(cut.end()).toBe(false);
+  it('stops at the first bad byte whatever the chunking: the rows before it count, its own does not', async () => {
+    const bad = Buffer.concat([
+      Buffer.from('email\na@example.com\nb@exa'),
+      Buffer.from([0xff]),
+      Buffer.from('mple.com\n'),
+    ]);
+    for (let size = 1; size <= bad.length; size += 3) {
+      const result = await validateCsv(inChunks(bad, size), { identityHeaders });
+      expect(result.fileErrors.map((e) => e.code)).toEqual(['INVALID_ENCODING']);
+      expect(result.rows).toBe(1);
+    }
+  });
+
+  it('finds the first byte that is not UTF-8: stray continuation, bad lead, overlong, surrogate', () => {
+    expect(firstInvalidUtf8(Buffer.from([0x61, 0x80, 0x62]))).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0x61, 0x62, 0xff]))).toBe(2);
+    expect(firstInvalidUtf8(Buffer.from([0xc0, 0xaf]))).toBe(0);
+    expect(firstInvalidUtf8(Buffer.from([0x61, 0xed, 0xa0, 0x80]))).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from('Zürich 🏔️', 'utf8'))).toBe(-1);
     // Latin-1 as a spreadsheet might save it: "Zürich" with ü as 0xFC.
-    expect(new Utf8Check().push(Buffer.from('5afc72696368', 'hex'))).toBe(false);
+    expect(firstInvalidUtf8(Buffer.from('5afc72696368', 'hex'))).toBe(1);
+  });
+
+  it('refuses text that ends inside a character', async () => {
+    const cut = text.subarray(0, text.indexOf(0xf0) + 2);
+    const result = await validateCsv(Readable.from([cut]), { identityHeaders });
+    expect(result.fileErrors.map((e) => e.code)).toEqual(['INVALID_ENCODING']);
   });
 });

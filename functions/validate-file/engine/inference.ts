@@ -83,6 +83,21 @@ function isNumber(value: string): boolean {
   return DECIMAL.test(value) && Number.isFinite(Number(value));
 }
 
+/** What an observer has learnt, as plain data (it crosses worker boundaries). */
+export interface ObserverState {
+  boolean: boolean;
+  integer: boolean;
+  long: boolean;
+  number: boolean;
+  date: boolean;
+  datetime: boolean;
+  seen: boolean;
+}
+
+export function observerState(observer: TypeObserver): ObserverState {
+  return observer.state();
+}
+
 /** Candidates still possible for a column; each value can only remove some. */
 export class TypeObserver {
   private boolean = true;
@@ -111,6 +126,27 @@ export class TypeObserver {
     if (this.date && !isDate(value)) this.date = false;
     if (this.datetime && !isDatetimeWithZone(value)) this.datetime = false;
     this.settled = !(this.boolean || this.integer || this.number || this.date || this.datetime);
+  }
+
+  /**
+   * Takes in what another observer learnt from other values of the column. Exact: each candidate is a "for
+   * all values" (an integer is always a number without leading zeros, so `number` holds for the values seen
+   * while `integer` still did), `long` and `seen` are "for some value".
+   */
+  merge(other: ObserverState): void {
+    this.boolean &&= other.boolean;
+    this.integer &&= other.integer;
+    this.long ||= other.long;
+    this.number &&= other.number;
+    this.date &&= other.date;
+    this.datetime &&= other.datetime;
+    this.seen ||= other.seen;
+    this.settled = !(this.boolean || this.integer || this.number || this.date || this.datetime);
+  }
+
+  state(): ObserverState {
+    const { boolean, integer, long, number, date, datetime, seen } = this;
+    return { boolean, integer, long, number, date, datetime, seen };
   }
 
   result(): AepFieldType {

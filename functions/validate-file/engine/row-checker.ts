@@ -3,10 +3,10 @@
 // row's array of cells with no per-row objects on the good path. Values are masked only when a row is bad.
 import type { AepFieldType } from '../../shared/aep/types.ts';
 import { maskValue } from '../../shared/mask.ts';
+import type { Column, ValidationIssue } from './columns.ts';
 import { csvField } from './csv-writer.ts';
 import { identityCheckFor } from './identities.ts';
 import { fitsType, type TypeObserver } from './inference.ts';
-import type { Column, ValidationIssue } from './validate-csv.ts';
 
 interface CompiledColumn {
   name: string;

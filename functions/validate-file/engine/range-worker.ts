@@ -1,0 +1,47 @@
+// The worker side of the range pool: parses the record-aligned slices the reading thread sends, one at a time,
+// and answers with their results. Started by thread-pool.ts, from this module (source) or from the function's
+// bundle, which holds this module too and starts it when the worker data says so.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { buildColumns, type HeaderSettings, headerNames } from './columns.ts';
+import { type RangeResult, RecordRange } from './record-range.ts';
+
+export const RANGE_WORKER_FLAG = 'aepCsvRangeWorker';
+
+export interface RangeJob {
+  header: string[];
+  settings: HeaderSettings;
+}
+
+export interface RangeRequest extends RangeJob {
+  id: number;
+  slice: Uint8Array;
+}
+
+export type RangeReply = { id: number; result: RangeResult } | { id: number; error: string };
+
+/** Parses one slice that starts after the header, as a worker or the reading thread itself would. */
+export function parseRange(slice: Uint8Array, job: RangeJob): RangeResult {
+  const range = new RecordRange({
+    columns: buildColumns(headerNames(job.header), job.settings),
+    atStartOfFile: false,
+  });
+  range.write(Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength));
+  return range.end();
+}
+
+function serveRanges(): void {
+  parentPort!.on('message', (request: RangeRequest) => {
+    let reply: RangeReply;
+    try {
+      reply = { id: request.id, result: parseRange(request.slice, request) };
+    } catch (error) {
+      reply = {
+        id: request.id,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      };
+    }
+    parentPort!.postMessage(reply);
+  });
+}
+
+if (!isMainThread && (workerData as Record<string, unknown> | undefined)?.[RANGE_WORKER_FLAG]) serveRanges();
