@@ -103,19 +103,37 @@ export class PipelineStack extends Stack {
           'FailureRecordDeadLetterQueue names the execution; read its history, tell the team, redrive or have the file uploaded again',
       },
     };
+    // Every function but start-pipeline counts its faults (TaskFaults); start-pipeline's failures end in
+    // StartFailureQueue, alarmed with the other queues.
+    const recordExecutionFailure = this.executionFailureRule.recordExecutionFailure;
+    const faultCounting = [
+      this.tasks.validateFile,
+      ...Object.values(this.tasks.aep),
+      this.tasks.archiveFile,
+      this.tasks.handleFailure,
+      recordExecutionFailure,
+    ];
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       topic: this.topics.alarms,
+      namespace: config.metricsNamespace,
       stateMachine,
       deadEndQueues,
-      functions,
+      faultCounting,
+      recordExecutionFailure,
     });
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
       namespace: config.metricsNamespace,
       stateMachine,
-      deadEndQueues: Object.fromEntries(
-        Object.entries(deadEndQueues).map(([name, { queue }]) => [name, queue]),
-      ),
+      notStartedQueues: {
+        DeliveryDeadLetterQueue: this.trigger.deadLetterQueue,
+        StartFailureQueue: this.trigger.failureQueue,
+      },
+      failureRecordQueue: {
+        name: 'FailureRecordDeadLetterQueue',
+        queue: this.executionFailureRule.deadLetterQueue,
+      },
       functions,
+      faultCounting,
     });
 
     new CfnOutput(this, 'BucketName', {

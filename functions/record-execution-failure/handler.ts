@@ -1,5 +1,6 @@
 // Lambda entry of the rule on the state machine's FAILED / TIMED_OUT / ABORTED executions: a middy chain of
-// Powertools' logger context and metrics flush and our correlation id, with record-execution-failure last.
+// Powertools' logger context and metrics flush, our correlation id and fault count (any error here is a fault),
+// with record-execution-failure last. Each execution it reports is counted on the metric that pages for it.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -10,10 +11,15 @@ import { readEnv } from '../shared/env.ts';
 import { createLogger } from '../shared/log.ts';
 import { PipelineMetrics } from '../shared/metrics.ts';
 import { correlate } from '../shared/middleware/correlation.ts';
+import { pipelineErrors } from '../shared/middleware/pipeline-errors.ts';
 import { notifierFromEnvironment, outcomeMessage } from '../shared/notify.ts';
 import { reportOutcome } from '../shared/outcome.ts';
 import { s3Client } from '../shared/s3.ts';
-import { type RecordFailureResult, recordExecutionFailure } from './record-execution-failure.ts';
+import {
+  pagingMetricOf,
+  type RecordFailureResult,
+  recordExecutionFailure,
+} from './record-execution-failure.ts';
 
 const SERVICE = 'record-execution-failure';
 // Built once per cold start; a missing bucket fails the init before any event is taken.
@@ -36,6 +42,7 @@ export const handler = middy<unknown, RecordFailureResult, Error, Context>()
   .use(injectLambdaContext(logger.powertools, { resetKeys: true }))
   .use(correlate({ logger, metrics }, executionOf))
   .use(logMetrics(metrics))
+  .use(pipelineErrors({ logger, metrics }))
   .handler(async (event) => {
     const result = await recordExecutionFailure(event, {
       s3,
@@ -46,6 +53,8 @@ export const handler = middy<unknown, RecordFailureResult, Error, Context>()
     });
     // ALREADY_REPORTED: HandleFailure wrote error.json and published the outcome.
     if (result.status === 'WRITTEN') {
+      const paging = pagingMetricOf(result);
+      if (paging) metrics.count(paging);
       const message = outcomeMessage({
         outcome: 'FAILED',
         bucket: result.file?.bucket ?? env.BUCKET_NAME,

@@ -4,8 +4,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import type { Logger } from '../shared/log.ts';
+import { METRIC } from '../shared/metric-names.ts';
 import { reportKey } from '../shared/naming.ts';
-import { causeMessage } from '../shared/pipeline-errors.ts';
+import { causeMessage, isRetriedCode } from '../shared/pipeline-errors.ts';
 import { objectExists, putJson } from '../shared/s3.ts';
 import { type FileRef, fileRefSchema } from '../shared/state.ts';
 
@@ -29,11 +30,15 @@ export interface RecordFailureDeps {
   now: () => Date;
 }
 
+type ExecutionStatus = z.infer<typeof statusChangeEventSchema>['detail']['status'];
+
 export type RecordFailureResult =
   | { status: 'ALREADY_REPORTED'; key: string }
   | {
       status: 'WRITTEN';
       key: string;
+      /** How the execution ended. */
+      executionStatus: ExecutionStatus;
       /** What the outcome notification says (the handler publishes it). */
       execution: string;
       executionArn: string;
@@ -107,10 +112,26 @@ export async function recordExecutionFailure(
   return {
     status: 'WRITTEN',
     key,
+    executionStatus: detail.status,
     execution,
     executionArn: detail.executionArn,
     file: fileFromInput(input),
     code,
     message,
   };
+}
+
+/**
+ * The metric that pages an operator about an execution this function reported, so that each such execution
+ * raises exactly one alarm, the one that says what to do: RetriesExhausted for an outage the state machine's
+ * retries did not outlast (redrive once it is over), ExecutionsFailedUncaught for any other failure or an abort
+ * (read error.json: fix the secret, the code, or redrive). None for a timeout: the state machine's own
+ * ExecutionsTimedOut metric pages for it.
+ */
+export function pagingMetricOf(
+  result: Extract<RecordFailureResult, { status: 'WRITTEN' }>,
+): string | undefined {
+  if (result.executionStatus === 'TIMED_OUT') return undefined;
+  if (result.executionStatus === 'FAILED' && isRetriedCode(result.code)) return METRIC.retriesExhausted;
+  return METRIC.executionsFailedUncaught;
 }

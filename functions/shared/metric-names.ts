@@ -1,6 +1,7 @@
-// The custom metrics the functions publish (EMF, through metrics.ts) and the dashboard graphs: one list, so a
-// renamed metric cannot leave an empty graph behind. Every metric carries the dimension `service` (the
-// function's name); the AEP call metrics also carry `route` (`METHOD /route/template`).
+// The custom metrics the functions publish (EMF, through metrics.ts) and the dashboard graphs and alarms read:
+// one list, so a renamed metric cannot leave an empty graph or a silent alarm behind. Every metric carries the
+// dimension `service` (the function's name); the AEP call metrics also carry `route` (`METHOD /route/template`),
+// FilesRejected carries `prefix` (the file's first folder under incoming/).
 export const METRIC = {
   /** validate-file: data rows read, and the rows rejected, per file. */
   rows: 'Rows',
@@ -17,7 +18,29 @@ export const METRIC = {
   fileDuration: 'FileDuration',
   /** An outcome message SNS refused: the team did not hear back (the reports still hold the outcome). */
   notificationFailures: 'NotificationFailures',
+  /**
+   * handle-failure, by `prefix`: a file refused because of the file or its manifest (REJECTED_FILE_CODES). The
+   * team's to fix, graphed, never paged.
+   */
+  filesRejected: 'FilesRejected',
+  /**
+   * Every task, and record-execution-failure: an invocation that threw an error with no pipeline code (a bug,
+   * an SDK AccessDenied, a malformed event): a fault, paged.
+   */
+  taskFaults: 'TaskFaults',
+  /**
+   * record-execution-failure: an execution that ended FAILED or ABORTED outside HandleFailure for another reason
+   * than an outage past its retries (credentials AEP refuses, polls exhausted, a task's fault, a timeout of a
+   * task, an abort). Paged: it waits for an operator.
+   */
+  executionsFailedUncaught: 'ExecutionsFailedUncaught',
+  /**
+   * record-execution-failure: an execution that failed with a retried code (AEP_UNAVAILABLE, AEP_BUSY, a Lambda
+   * service error) after the state machine's retries ran out. Paged: redrive once the outage is over.
+   */
+  retriesExhausted: 'RetriesExhausted',
 } as const;
 
 export const SERVICE_DIMENSION = 'service';
 export const ROUTE_DIMENSION = 'route';
+export const PREFIX_DIMENSION = 'prefix';

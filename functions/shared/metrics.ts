@@ -4,9 +4,11 @@
 // metrics are published per route (metric-names.ts).
 //
 // Powertools publishes by itself when a metric reaches 100 values (EMF's limit per blob) and then clears the
-// dimensions and metadata it was given per request. So nothing here is a request dimension: a route's metrics
-// live in a Metrics instance of their own with `route` as a default dimension, which Powertools keeps, and
-// the correlation id is added again to every blob as it is written, whoever starts the publish.
+// dimensions and metadata it was given per request. So nothing here is a request dimension: a route's metrics,
+// and a count by another dimension (FilesRejected by `prefix`), live in a Metrics instance of their own with
+// that dimension as a default one, which Powertools keeps, and the correlation id is added again to every blob
+// as it is written, whoever starts the publish. A second dimension set in the function's own blob would not do:
+// EMF publishes every metric of a blob under each of its dimension sets.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AepCallRecord } from './aep/types.ts';
 import { writeLogLine } from './log.ts';
@@ -80,6 +82,8 @@ class RouteMetrics extends SinkMetrics {
 export class PipelineMetrics extends SinkMetrics {
   private readonly options: { serviceName: string; namespace: string };
   private readonly routes = new Map<string, RouteMetrics>();
+  /** By `dimension=value`: one instance per value seen by this execution environment. */
+  private readonly dimensioned = new Map<string, SinkMetrics>();
 
   constructor(service: string, namespace = process.env.POWERTOOLS_METRICS_NAMESPACE) {
     const options = { serviceName: service, namespace: namespace || DEFAULT_METRICS_NAMESPACE };
@@ -94,6 +98,23 @@ export class PipelineMetrics extends SinkMetrics {
 
   count(name: string, value = 1): void {
     this.addMetric(name, MetricUnit.Count, value);
+  }
+
+  /**
+   * Counts `name` under `service` and one more dimension. Each value is a metric of its own in CloudWatch: only
+   * for dimensions whose values are few (a drop prefix, not a file name).
+   */
+  countBy(name: string, dimension: string, dimensionValue: string, value = 1): void {
+    const id = `${dimension}=${dimensionValue}`;
+    let metrics = this.dimensioned.get(id);
+    if (!metrics) {
+      metrics = new SinkMetrics(
+        { ...this.options, defaultDimensions: { [dimension]: dimensionValue } },
+        this.correlation,
+      );
+      this.dimensioned.set(id, metrics);
+    }
+    metrics.addMetric(name, MetricUnit.Count, value);
   }
 
   milliseconds(name: string, value: number): void {
@@ -114,10 +135,11 @@ export class PipelineMetrics extends SinkMetrics {
     metrics.record(record);
   };
 
-  /** The function's own metrics first, then every route's. */
+  /** The function's own metrics first, then every route's, then the counts by another dimension. */
   override publishStoredMetrics(): this {
     super.publishStoredMetrics();
     for (const route of this.routes.values()) route.publishStoredMetrics();
+    for (const metrics of this.dimensioned.values()) metrics.publishStoredMetrics();
     return this;
   }
 }

@@ -16,6 +16,13 @@ export function belowIncoming(key: string): string {
   return key.startsWith(INCOMING) ? key.slice(INCOMING.length) : key;
 }
 
+/** The first folder below `incoming/` (`teamA` for `incoming/teamA/x.csv`), empty for a file at the top. */
+export function topFolder(key: string): string {
+  const rest = belowIncoming(key);
+  const slash = rest.indexOf('/');
+  return slash > 0 ? rest.slice(0, slash) : '';
+}
+
 /** Everything outside `[A-Za-z0-9_-]` becomes `-`, runs collapse, edges trimmed: safe for names and keys. */
 function slug(text: string): string {
   return text

@@ -6,7 +6,7 @@
 import { appendFile } from 'node:fs/promises';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EXPORT_NOTE, SUPERSEDED_NOTE, successNote } from '../archive-file/archive-file.ts';
-import { belowIncoming } from './naming.ts';
+import { belowIncoming, topFolder } from './naming.ts';
 import { type PipelineState, replacedOf } from './state.ts';
 
 export type Outcome = 'SUCCEEDED' | 'FAILED';
@@ -56,13 +56,6 @@ export function executionConsoleUrl(executionArn: string): string | null {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
-/** The first folder below incoming/ (`teamA` for `incoming/teamA/x.csv`), empty for a file at the top. */
-function folderOf(key: string): string {
-  const rest = belowIncoming(key);
-  const slash = rest.indexOf('/');
-  return slash > 0 ? rest.slice(0, slash) : '';
-}
-
 export interface OutcomeInput {
   outcome: Outcome;
   bucket: string;
@@ -110,7 +103,7 @@ export function outcomeMessage(input: OutcomeInput): NotificationMessage {
     subject: subjectOf(document),
     text: textOf(document),
     document,
-    attributes: { outcome: input.outcome, folder: folderOf(input.file) },
+    attributes: { outcome: input.outcome, folder: topFolder(input.file) },
   };
 }
 

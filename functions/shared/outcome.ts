@@ -1,9 +1,29 @@
 // The end of a file, whichever function ends it (ArchiveFile, HandleFailure, record-execution-failure): its
 // outcome notification and its outcome metrics.
 import type { Logger } from './log.ts';
-import { METRIC } from './metric-names.ts';
+import { METRIC, PREFIX_DIMENSION } from './metric-names.ts';
 import type { PipelineMetrics } from './metrics.ts';
+import { topFolder } from './naming.ts';
 import type { NotificationMessage, Notifier } from './notify.ts';
+import { isRejectedFileCode } from './pipeline-errors.ts';
+
+/** The `prefix` of a file at the top of incoming/. */
+export const ROOT_PREFIX = '(root)';
+/** CloudWatch takes dimension values of at most 1,024 characters; a folder name that long is no use on a graph. */
+const MAX_PREFIX_LENGTH = 128;
+
+/**
+ * The `prefix` dimension of a file: its first folder under incoming/, or `(root)`. One value per top-level
+ * folder, whatever lies below it, so the number of metrics stays that of the teams that drop files. CloudWatch
+ * takes ASCII dimension values only: anything else becomes `?`.
+ */
+export function prefixDimension(key: string): string {
+  const folder = topFolder(key)
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, MAX_PREFIX_LENGTH)
+    .trim();
+  return folder || ROOT_PREFIX;
+}
 
 export interface OutcomeReporting {
   notifier: Notifier;
@@ -22,8 +42,12 @@ export async function reportOutcome(
   eventTime: string | undefined,
   deps: OutcomeReporting,
 ): Promise<void> {
-  const { outcome } = message.document;
+  const { outcome, code, file } = message.document;
   deps.metrics.count(outcome === 'SUCCEEDED' ? METRIC.filesSucceeded : METRIC.filesFailed);
+  // A rejected file is the uploader's to fix: counted by drop prefix for the dashboard, never an alarm.
+  if (outcome === 'FAILED' && code && isRejectedFileCode(code)) {
+    deps.metrics.countBy(METRIC.filesRejected, PREFIX_DIMENSION, prefixDimension(file));
+  }
   const uploadedAt = eventTime ? Date.parse(eventTime) : Number.NaN;
   if (!Number.isNaN(uploadedAt)) {
     deps.metrics.milliseconds(METRIC.fileDuration, deps.now().getTime() - uploadedAt);

@@ -17,6 +17,17 @@ export const CAUGHT_ERROR_CODES = [
 ] as const;
 
 /**
+ * Caught codes that say the uploaded file or its manifest is wrong: the uploader's to fix, so graphed per drop
+ * prefix (FilesRejected) and never paged. The other caught codes (an AEP refusal, a spent guardrail, the stack's
+ * configuration) are not the file's fault and are left out.
+ */
+export const REJECTED_FILE_CODES = [
+  'VALIDATION_FAILED',
+  'MANIFEST_INVALID',
+  'MANIFEST_MISSING',
+] as const satisfies readonly CaughtErrorCode[];
+
+/**
  * Codes of something outside being down or busy: retried by the state machine, then left uncaught so the
  * execution fails at the task and can be redriven there once the outage is over.
  */
@@ -59,6 +70,18 @@ export class PipelineError extends Error {
 
 export function isCaughtCode(code: string): code is CaughtErrorCode {
   return (CAUGHT_ERROR_CODES as readonly string[]).includes(code);
+}
+
+export function isRejectedFileCode(code: string): boolean {
+  return (REJECTED_FILE_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * An execution's error that the state machine retried before giving up: the outage codes and Lambda's service
+ * errors. An execution that ends with one ran out of retries.
+ */
+export function isRetriedCode(code: string): boolean {
+  return ([...RETRYABLE_ERROR_CODES, ...LAMBDA_SERVICE_ERRORS] as readonly string[]).includes(code);
 }
 
 /**

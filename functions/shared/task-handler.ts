@@ -1,7 +1,7 @@
 // The one way a Task's Lambda handler is built: a middy chain with the task function last. Powertools'
 // middlewares put the Lambda context on the logger and flush the metrics; ours parse the task event at the
 // boundary, correlate lines and metrics by execution name, time the stage, and turn errors into the
-// pipeline errors the state machine matches.
+// pipeline errors the state machine matches (counting those that map to no code as faults).
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -40,7 +40,7 @@ export function taskHandler<R>(
     .use(correlate({ logger, metrics }, (event: TaskEvent) => event.executionName))
     .use(logMetrics(metrics))
     .use(stageTiming({ logger, metrics, describe: (event: TaskEvent) => ({ key: event.state.file.key }) }))
-    .use(pipelineErrors(logger))
+    .use(pipelineErrors({ logger, metrics }))
     .handler((event) =>
       run(event, { logger, metrics, executionName: event.executionName, executionArn: event.executionArn }),
     );

@@ -1,6 +1,12 @@
-// Operator alarms, all to the alarm topic: executions that failed or timed out, events that were lost on the way
-// (the trigger's dead-letter and failure queues, the execution-failure rule's dead-letter queue), and functions
-// that keep throwing. The topic's and its key's policies let CloudWatch publish (notifications.ts).
+// Operator alarms, all to the alarm topic, for faults only: a function that failed with no pipeline code
+// (TaskFaults, per function), an execution that ended outside HandleFailure (ExecutionsFailedUncaught, or
+// RetriesExhausted for an outage past the state machine's retries), one past the state machine's timeout, and
+// events lost on the way (the trigger's dead-letter and failure queues, the execution-failure rule's
+// dead-letter queue). A rejected file is not a fault: its team hears of it by the outcome topic, and the
+// dashboard graphs rejections per drop prefix. Neither AWS/States ExecutionsFailed (every rejected file ends in
+// the Fail state) nor AWS/Lambda Errors (it counts the AEP_BUSY/AEP_UNAVAILABLE errors thrown on purpose to be
+// retried, and cannot tell error names apart) is alarmed. The topic's and its key's policies let CloudWatch
+// publish (notifications.ts).
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -8,14 +14,20 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRIC, SERVICE_DIMENSION } from '../../functions/shared/metric-names.ts';
 import type { TaskFunction } from './task-function.ts';
 
 export interface PipelineAlarmsProps {
   topic: sns.ITopic;
+  /** The functions' metrics namespace (`metricsNamespace`). */
+  namespace: string;
   stateMachine: sfn.StateMachine;
   /** Queues whose every message is an event the pipeline lost: alarmed on the first one, by name. */
   deadEndQueues: Record<string, DeadEndQueue>;
-  functions: TaskFunction[];
+  /** The functions that count their faults (TaskFaults): one alarm each. */
+  faultCounting: TaskFunction[];
+  /** The function that reports executions ended outside HandleFailure, and publishes their paging metrics. */
+  recordExecutionFailure: TaskFunction;
 }
 
 export interface DeadEndQueue {
@@ -24,12 +36,7 @@ export interface DeadEndQueue {
   alarmDescription: string;
 }
 
-/**
- * A function alarms at this many errors in 15 minutes. One thrown error is how a task reports a wrong file or
- * request to the state machine (caught, reported to the team by an outcome notification), so one is normal;
- * several in a quarter of an hour mean a fault, or an outage the execution alarms will confirm.
- */
-export const FUNCTION_ERRORS_THRESHOLD = 3;
+const PERIOD = Duration.minutes(5);
 
 export class PipelineAlarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -37,51 +44,66 @@ export class PipelineAlarms extends Construct {
   constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
     super(scope, id);
     const notify = new actions.SnsAction(props.topic);
-    const add = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+    // Every alarm here fires on the first occurrence in 5 minutes: each counts something that needs a person.
+    const add = (alarmId: string, alarmDescription: string, metric: cloudwatch.IMetric) => {
       const alarm = new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        alarmDescription,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...alarmProps,
       });
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
       this.alarms.push(alarm);
     };
-    const anyIn5Minutes = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    };
+    const custom = (metricName: string, service: string) =>
+      new cloudwatch.Metric({
+        namespace: props.namespace,
+        metricName,
+        dimensionsMap: { [SERVICE_DIMENSION]: service },
+        statistic: 'Sum',
+        period: PERIOD,
+      });
+    const recorder = props.recordExecutionFailure.name;
 
-    // Every failed execution also reached its team; the alarm is for the operator, who may have to redrive.
-    add('ExecutionsFailed', {
-      ...anyIn5Minutes,
-      alarmDescription:
-        'An execution of the audience pipeline failed: read reports/<execution>/error.json; an outage (AEP_UNAVAILABLE, AEP_BUSY) is redriven once AEP is back',
-      metric: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-    });
-    add('ExecutionsTimedOut', {
-      ...anyIn5Minutes,
-      alarmDescription: "An execution of the audience pipeline ran past the state machine's timeout",
-      metric: props.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
-    });
-    for (const [queueId, { queue, alarmDescription }] of Object.entries(props.deadEndQueues)) {
-      add(queueId, {
-        ...anyIn5Minutes,
-        alarmDescription,
-        metric: queue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: 'Maximum',
-        }),
-      });
+    // One alarm per function rather than one over their sum: the alarm's name says which log group to read,
+    // and a second function's fault still notifies while the first one's alarm is in ALARM.
+    for (const task of props.faultCounting) {
+      add(
+        `${pascal(task.name)}Faults`,
+        `${task.name} failed with an error that maps to no pipeline code (a bug, an AWS call refused, a malformed event), not a wrong file. ` +
+          `Read its log group ${task.logGroup.logGroupName}: the "task failed" lines with "fault": true name the error. ` +
+          'Fix it and deploy; then redrive the executions it stopped (the ExecutionsFailedUncaught alarm, npx aep-audience executions --status FAILED).',
+        custom(METRIC.taskFaults, task.name),
+      );
     }
-    for (const task of props.functions) {
-      add(`${pascal(task.name)}Errors`, {
-        threshold: FUNCTION_ERRORS_THRESHOLD,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: `${task.name} threw ${FUNCTION_ERRORS_THRESHOLD} or more errors in 15 minutes: read its log group`,
-        metric: task.function.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
-      });
+    add(
+      'ExecutionsFailedUncaught',
+      'An execution failed or was aborted outside HandleFailure, for another reason than an outage: AEP refused the credentials (AEP_AUTH_FAILED), ' +
+        "polling ran out (AEP_POLL_LIMIT), a task's fault (its Faults alarm fires too), a task timeout (States.Timeout), or a stop. The file waits in incoming/ and its team was told. " +
+        'Read reports/<execution>/error.json (npx aep-audience executions --status FAILED --since 1h; show <execution>); fix the secret or the fault, then redrive.',
+      custom(METRIC.executionsFailedUncaught, recorder),
+    );
+    add(
+      'RetriesExhausted',
+      'An execution failed with AEP_UNAVAILABLE, AEP_BUSY or a Lambda service error after the state machine retried it for minutes: ' +
+        'AEP (or Lambda) stayed down or busy. The file waits in incoming/ and its team was told. Check AEP status, then redrive the execution (npx aep-audience redrive <execution>); it resumes at the failed task.',
+      custom(METRIC.retriesExhausted, recorder),
+    );
+    add(
+      'ExecutionsTimedOut',
+      "An execution ran past the state machine's 48-hour timeout: a wait or a poll lasted longer than any planned one. " +
+        'The file waits in incoming/. npx aep-audience show <execution> says where it stopped; redrive once the cause is clear.',
+      props.stateMachine.metricTimedOut({ period: PERIOD, statistic: 'Sum' }),
+    );
+    for (const [queueId, { queue, alarmDescription }] of Object.entries(props.deadEndQueues)) {
+      add(
+        queueId,
+        alarmDescription,
+        queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+      );
     }
   }
 }

@@ -1,18 +1,29 @@
-// One CloudWatch dashboard for the pipeline: files in and out, rows, time per stage, AEP latency and retries
-// by route, function errors, and the queues of events that did not start an execution.
+// One CloudWatch dashboard for the pipeline: files in and out, what pages (faults, executions ended outside
+// HandleFailure) next to what does not (rejected files per drop prefix), rows, time per stage, AEP latency and
+// retries by route, function errors, and the queues of lost events.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC, ROUTE_DIMENSION, SERVICE_DIMENSION } from '../../functions/shared/metric-names.ts';
+import {
+  METRIC,
+  PREFIX_DIMENSION,
+  ROUTE_DIMENSION,
+  SERVICE_DIMENSION,
+} from '../../functions/shared/metric-names.ts';
 import type { FunctionName, TaskFunction } from './task-function.ts';
 
 export interface PipelineDashboardProps {
   namespace: string;
   stateMachine: sfn.StateMachine;
-  deadEndQueues: Record<string, sqs.IQueue>;
+  /** The trigger's queues: events of uploads that did not start an execution. */
+  notStartedQueues: Record<string, sqs.IQueue>;
+  /** Events of failed executions that could not be delivered to record-execution-failure. */
+  failureRecordQueue: { name: string; queue: sqs.IQueue };
   functions: TaskFunction[];
+  /** The functions that count their faults (TaskFaults). */
+  faultCounting: TaskFunction[];
 }
 
 const PERIOD = Duration.minutes(5);
@@ -34,13 +45,17 @@ export class PipelineDashboard extends Construct {
         period: PERIOD,
         label: label ?? service,
       });
-    // Routes are only known at run time: a search graphs every one that has data.
-    const byRoute = (metricName: string, statistic: string, label: string) =>
+    // Routes and drop prefixes are only known at run time: a search graphs every one that has data.
+    const search = (dimension: string, metricName: string, statistic: string, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${namespace},${SERVICE_DIMENSION},${ROUTE_DIMENSION}} MetricName="${metricName}"', '${statistic}', ${PERIOD.toSeconds()})`,
+        expression: `SEARCH('{${namespace},${SERVICE_DIMENSION},${dimension}} MetricName="${metricName}"', '${statistic}', ${PERIOD.toSeconds()})`,
         label,
         period: PERIOD,
       });
+    const byRoute = (metricName: string, statistic: string, label: string) =>
+      search(ROUTE_DIMENSION, metricName, statistic, label);
+    const queueDepth = (name: string, queue: sqs.IQueue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: name });
     const wide = { width: 12, height: 6 };
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -75,6 +90,32 @@ export class PipelineDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             ...wide,
+            title: 'Faults that page (any point above zero is an alarm)',
+            left: [
+              ...props.faultCounting.map((task) =>
+                custom(METRIC.taskFaults, task.name, 'Sum', `faults (${task.name})`),
+              ),
+              custom(
+                METRIC.executionsFailedUncaught,
+                'record-execution-failure',
+                'Sum',
+                'executions failed uncaught',
+              ),
+              custom(METRIC.retriesExhausted, 'record-execution-failure', 'Sum', 'retries exhausted'),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            ...wide,
+            title: 'Files rejected by drop prefix (wrong file or manifest; not paged)',
+            left: [
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label (each series named by its prefix), not a template.
+              search(PREFIX_DIMENSION, METRIC.filesRejected, 'Sum', "${PROP('Dim.prefix')}"),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            ...wide,
             title: 'Rows validated and rejected',
             left: [
               custom(METRIC.rows, 'validate-file', 'Sum', 'rows'),
@@ -98,7 +139,8 @@ export class PipelineDashboard extends Construct {
           }),
           new cloudwatch.GraphWidget({
             ...wide,
-            title: 'Function errors',
+            // Lambda's count: every thrown error, the coded ones a task throws on purpose included.
+            title: 'Function errors (Lambda; includes the errors thrown on purpose, not paged)',
             left: props.functions.map((task) =>
               task.function.metricErrors({ period: PERIOD, label: task.name }),
             ),
@@ -121,14 +163,15 @@ export class PipelineDashboard extends Construct {
           new cloudwatch.GraphWidget({
             ...wide,
             title: 'Events that did not start an execution (queue depth)',
-            left: Object.entries(props.deadEndQueues).map(([name, queue]) =>
-              queue.metricApproximateNumberOfMessagesVisible({
-                period: PERIOD,
-                statistic: 'Maximum',
-                label: name,
-              }),
-            ),
+            left: Object.entries(props.notStartedQueues).map(([name, queue]) => queueDepth(name, queue)),
           }),
+          new cloudwatch.GraphWidget({
+            ...wide,
+            title: 'Failed executions whose event did not reach record-execution-failure (queue depth)',
+            left: [queueDepth(props.failureRecordQueue.name, props.failureRecordQueue.queue)],
+          }),
+        ],
+        [
           new cloudwatch.GraphWidget({
             ...wide,
             title: 'Execution time (ms)',

@@ -18,15 +18,18 @@
 // - The functions that publish outcomes are principals of this account: their identity policies
 //   (`allowPublishOutcomes`) suffice, and the outcome topic's policy needs no Allow.
 // - No EventBridge rule of this stack targets a topic (the rules invoke functions, which publish), so no
-//   `events.amazonaws.com` statement is granted. A rule that targets one must bring its own, scoped to the
-//   rule's ARN, on the topic and on the key.
+//   `events.amazonaws.com` statement is granted. A rule that targets one must bring its own: on the topic
+//   scoped to the rule's ARN, but on the key without source conditions, which the SNS page below says are not
+//   supported for EventBridge-to-encrypted-topic delivery (the publish would fail at KMS).
 // - Both topics are encrypted with a customer-managed key: a service publishing to an SSE topic needs
 //   kms:GenerateDataKey* and kms:Decrypt on the key, which only the key policy can grant to a service principal
 //   (SNS developer guide, "Key management", "Enable compatibility between event sources from AWS services and
-//   encrypted topics"); under the AWS-managed `alias/aws/sns` key, whose policy cannot be edited, alarm actions
-//   fail with "CloudWatch Alarms does not have authorization to access the SNS topic encryption key" (AWS
-//   knowledge center "cloudwatch-configure-alarm-sns"). The key statement carries the same source conditions
-//   as the topic statement, as that article suggests for a narrower policy.
+//   encrypted topics", sns-key-management.html#compatibility-with-aws-services, which lists CloudWatch as
+//   `cloudwatch.amazonaws.com`); under the AWS-managed `alias/aws/sns` key, whose policy cannot be edited, alarm
+//   actions fail with "CloudWatch Alarms does not have authorization to access the SNS topic encryption key"
+//   (AWS knowledge center "cloudwatch-configure-alarm-sns"). The key statement carries the same source
+//   conditions as the topic statement: step 3 of that SNS section adds `aws:SourceAccount` and `aws:SourceArn`
+//   to the key policy against the confused deputy, EventBridge being the one exception it names.
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';

@@ -19,7 +19,7 @@ const names = {
   tableName: LOCAL_TABLE,
   stateMachineArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE}`,
 };
-const alarmOf = (account: string, name = 'AepAudiencePipeline-ExecutionsFailed') =>
+const alarmOf = (account: string, name = 'AepAudiencePipeline-AlarmsRetriesExhausted1A2B3C4D-0123456789AB') =>
   `arn:aws:cloudwatch:${LOCAL_REGION}:${account}:alarm:${name}`;
 
 let template: Json;
@@ -95,6 +95,29 @@ describe('CloudWatch alarm actions', () => {
       expect(await serviceCall(CLOUDWATCH_ALARMS_PRINCIPAL, action, resource(), source), action).toBe(
         'Allowed',
       );
+    }
+  });
+
+  it('reaches the alarm topic from every alarm of the stack, under the name CloudFormation gives it', async () => {
+    const alarms = Object.entries<Json>(template.Resources).filter(
+      ([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm',
+    );
+    expect(alarms.length).toBeGreaterThan(0);
+    const alarmTopicId = policies.topics[alarmTopic]?.logicalId;
+    for (const [logicalId, alarm] of alarms) {
+      expect(alarm.Properties.AlarmActions, logicalId).toEqual([{ Ref: alarmTopicId }]);
+      expect(alarm.Properties.AlarmName, logicalId).toBeUndefined();
+      // Unnamed, CloudFormation names an alarm after the stack and its logical id (<stack>-<id>-<suffix>).
+      const source = {
+        arn: alarmOf(LOCAL_ACCOUNT, `AepAudiencePipeline-${logicalId}-0123456789AB`),
+        account: LOCAL_ACCOUNT,
+      };
+      for (const [action, resource] of ALARM_DELIVERY) {
+        expect(
+          await serviceCall(CLOUDWATCH_ALARMS_PRINCIPAL, action, resource(), source),
+          `${logicalId} ${action}`,
+        ).toBe('Allowed');
+      }
     }
   });
 

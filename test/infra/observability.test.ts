@@ -4,7 +4,6 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../functions/shared/metric-names.ts';
 import { buildApp, readCdkJsonContext } from '../../lib/app-factory.ts';
-import { FUNCTION_ERRORS_THRESHOLD } from '../../lib/constructs/alarms.ts';
 import { FUNCTION_NAMES } from '../../lib/constructs/task-function.ts';
 import { flatten, functionsByLogicalId, type Json, logicalIdOfType } from './template-helpers.ts';
 
@@ -167,23 +166,83 @@ describe('functions', () => {
 
 describe('alarms', () => {
   const alarmTopic = () => ({ Ref: topicId(byDefault.toJSON(), 'Alarms') });
+  const alarmsOf = (template: Template) =>
+    Object.values<Json>(template.toJSON().Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+  /** Fires on the first occurrence in 5 minutes, to the alarm topic, in ALARM and back to OK. */
+  const firstIn5Minutes = () => ({
+    Statistic: expect.stringMatching(/^(Sum|Maximum)$/),
+    Period: 300,
+    EvaluationPeriods: 1,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [alarmTopic()],
+    OKActions: [alarmTopic()],
+  });
+  /** Functions that count their faults: every one but start-pipeline, whose failures end in a queue. */
+  const FAULT_COUNTING = FUNCTION_NAMES.filter((name) => name !== 'start-pipeline');
 
-  it('fire on the first failed or timed-out execution of the state machine', () => {
-    const machine = logicalIdOfType(byDefault.toJSON(), 'AWS::StepFunctions::StateMachine');
-    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+  it('do not page on failed executions nor on Lambda errors: a rejected file and a retried AEP_BUSY are no fault', () => {
+    for (const template of [byDefault, configured]) {
+      for (const alarm of alarmsOf(template)) {
+        expect(alarm.Properties, alarm.Properties.AlarmDescription).not.toMatchObject({
+          Namespace: 'AWS/States',
+          MetricName: 'ExecutionsFailed',
+        });
+        expect(alarm.Properties.Namespace).not.toBe('AWS/Lambda');
+        expect(alarm.Properties.MetricName).not.toBe('Errors');
+        expect(alarm.Properties.Metrics).toBeUndefined();
+      }
+    }
+  });
+
+  it('fire on the first TaskFaults of each function that counts them, in the configured namespace', () => {
+    for (const [template, namespace] of [
+      [byDefault, 'AepAudiencePipeline'],
+      [configured, 'Acme/Audiences'],
+    ] as const) {
+      const alarmed = alarmsOf(template)
+        .filter((alarm) => alarm.Properties.MetricName === METRIC.taskFaults)
+        .map((alarm) => {
+          expect(alarm.Properties).toMatchObject({
+            ...firstIn5Minutes(),
+            Namespace: namespace,
+            Statistic: 'Sum',
+          });
+          expect(flatten(alarm.Properties.AlarmDescription)).toMatch(/log group <.*Logs.*>.*"fault": true/);
+          const [dimension] = alarm.Properties.Dimensions;
+          expect(dimension.Name).toBe('service');
+          return dimension.Value as string;
+        });
+      expect(alarmed.sort()).toEqual([...FAULT_COUNTING].sort());
+    }
+  });
+
+  it('fire on the first execution ended outside HandleFailure, by what it needs: uncaught, retries exhausted', () => {
+    for (const [metric, action] of [
+      [METRIC.executionsFailedUncaught, /error\.json.*redrive/],
+      [METRIC.retriesExhausted, /AEP_UNAVAILABLE, AEP_BUSY.*redrive/],
+    ] as const) {
       byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/States',
+        ...firstIn5Minutes(),
+        Namespace: 'AepAudiencePipeline',
         MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+        Dimensions: [{ Name: 'service', Value: 'record-execution-failure' }],
         Statistic: 'Sum',
-        Period: 300,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [alarmTopic()],
-        OKActions: [alarmTopic()],
+        AlarmDescription: Match.stringLikeRegexp(action.source),
       });
     }
+  });
+
+  it('fire on the first timed-out execution of the state machine', () => {
+    const machine = logicalIdOfType(byDefault.toJSON(), 'AWS::StepFunctions::StateMachine');
+    byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...firstIn5Minutes(),
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsTimedOut',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+      Statistic: 'Sum',
+    });
   });
 
   it("fire on the first event in each queue of lost events: the trigger's two, the failure rule's one", () => {
@@ -195,44 +254,32 @@ describe('alarms', () => {
     ]) {
       const queueId = logicalIdOfType(json, 'AWS::SQS::Queue', new RegExp(`^${queue}`));
       byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...firstIn5Minutes(),
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
         Statistic: 'Maximum',
-        Threshold: 1,
-        AlarmActions: [alarmTopic()],
       });
     }
   });
 
-  it('fire on repeated errors of each function', () => {
-    const json = byDefault.toJSON();
-    const alarmed = Object.values<Json>(json.Resources)
-      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'Errors')
-      .map((r) => {
-        expect(r.Properties).toMatchObject({
-          Namespace: 'AWS/Lambda',
-          Statistic: 'Sum',
-          Period: 900,
-          Threshold: FUNCTION_ERRORS_THRESHOLD,
-          AlarmActions: [alarmTopic()],
-        });
-        return functionsByLogicalId(json)[r.Properties.Dimensions[0].Value.Ref];
-      });
-    expect(alarmed.sort()).toEqual([...FUNCTION_NAMES].sort());
-  });
-
-  it('are all sent to the alarm topic, and nothing else is', () => {
-    const alarms = Object.values<Json>(byDefault.toJSON().Resources).filter(
-      (r) => r.Type === 'AWS::CloudWatch::Alarm',
-    );
-    expect(alarms).toHaveLength(2 + 3 + FUNCTION_NAMES.length);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([alarmTopic()]);
+  it('are all sent to the alarm topic, each says what to do, and there are no others', () => {
+    const alarms = alarmsOf(byDefault);
+    // Faults per function, uncaught, retries exhausted, timed out, three queues.
+    expect(alarms).toHaveLength(FAULT_COUNTING.length + 3 + 3);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([alarmTopic()]);
+      expect(alarm.Properties.OKActions).toEqual([alarmTopic()]);
+      const description = flatten(alarm.Properties.AlarmDescription);
+      // What it means and a verb of what to do; CloudWatch caps descriptions at 1024 characters.
+      expect(description).toMatch(/read|redrive|fix/i);
+      expect(description.length).toBeLessThanOrEqual(1024);
+    }
   });
 });
 
 describe('dashboard', () => {
-  it('graphs the executions, every custom metric of the namespace, and the dead-end queues', () => {
+  it('graphs the executions, every custom metric of the namespace, and the queues of lost events', () => {
     for (const [template, namespace] of [
       [byDefault, 'AepAudiencePipeline'],
       [configured, 'Acme/Audiences'],
@@ -247,6 +294,38 @@ describe('dashboard', () => {
       }
       expect(body).toContain(`SEARCH('{${namespace},service,route}`);
     }
+  });
+
+  it('graphs rejected files per drop prefix with a search, named by prefix', () => {
+    const json = configured.toJSON();
+    const body = JSON.parse(
+      flatten(json.Resources[logicalIdOfType(json, 'AWS::CloudWatch::Dashboard')].Properties.DashboardBody),
+    );
+    const widget = body.widgets.find((w: Json) => /rejected by drop prefix/i.test(w.properties.title));
+    expect(widget.properties.metrics).toEqual([
+      [
+        {
+          expression: `SEARCH('{Acme/Audiences,service,prefix} MetricName="${METRIC.filesRejected}"', 'Sum', 300)`,
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label, not a template.
+          label: "${PROP('Dim.prefix')}",
+        },
+      ],
+    ]);
+  });
+
+  it('gives every widget a title, the failure-record dead-letter queue one of its own', () => {
+    const json = byDefault.toJSON();
+    const body = JSON.parse(
+      flatten(json.Resources[logicalIdOfType(json, 'AWS::CloudWatch::Dashboard')].Properties.DashboardBody),
+    );
+    for (const widget of body.widgets) expect(widget.properties.title).toMatch(/\w/);
+    const queueId = logicalIdOfType(json, 'AWS::SQS::Queue', /^ExecutionFailuresDeadLetterQueue/);
+    const graphing = body.widgets.filter((w: Json) =>
+      JSON.stringify(w.properties.metrics).includes(`<${queueId}.QueueName>`),
+    );
+    expect(graphing.map((w: Json) => w.properties.title)).toEqual([
+      'Failed executions whose event did not reach record-execution-failure (queue depth)',
+    ]);
   });
 });
 

@@ -6,13 +6,16 @@ import {
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type HandleFailureDeps,
   handleFailure,
   stageReached,
 } from '../../functions/handle-failure/handle-failure.ts';
-import { createLogger } from '../../functions/shared/log.ts';
+import { createLogger, setDefaultLogSink } from '../../functions/shared/log.ts';
+import { METRIC, PREFIX_DIMENSION } from '../../functions/shared/metric-names.ts';
+import { prefixDimension, ROOT_PREFIX } from '../../functions/shared/outcome.ts';
 import type { PipelineState, TaskEvent } from '../../functions/shared/state.ts';
 import { MemoryBucket } from './support/memory-s3.ts';
 
@@ -182,5 +185,81 @@ describe('stageReached', () => {
     ['ArchiveFile', { activation: { destinations: [] } }],
   ])('%s', (stage, state) => {
     expect(stageReached({ file, ...state })).toBe(stage);
+  });
+});
+
+describe('handle-failure handler', () => {
+  type Blob = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] } };
+  let blobs: Blob[] = [];
+  beforeEach(() => {
+    blobs = [];
+    setDefaultLogSink((line) => {
+      const parsed = JSON.parse(line) as Blob;
+      if ('_aws' in parsed) blobs.push(parsed);
+    });
+  });
+  afterEach(() => setDefaultLogSink((line) => process.stdout.write(`${line}\n`)));
+
+  async function fail(key: string, code: string): Promise<void> {
+    const saved = { ...process.env };
+    delete process.env.NOTIFICATION_TOPIC_ARN;
+    delete process.env.NOTIFICATIONS_FILE;
+    try {
+      const { handler } = await import('../../functions/handle-failure/handler.ts');
+      bucket.put(key, 'data');
+      const invoke = handler as unknown as (event: unknown, context: Context) => Promise<unknown>;
+      await invoke(
+        { executionName: EXEC, state: { file: { ...file, key }, error: { Error: code, Cause: 'why' } } },
+        {} as Context,
+      );
+    } finally {
+      process.env = saved;
+    }
+  }
+  const rejected = () =>
+    blobs
+      .filter((blob) => METRIC.filesRejected in blob)
+      .map((blob) => ({
+        service: blob.service,
+        prefix: blob[PREFIX_DIMENSION],
+        count: blob[METRIC.filesRejected],
+        dimensions: blob._aws.CloudWatchMetrics[0]?.Dimensions,
+      }));
+
+  it.each([
+    ['VALIDATION_FAILED', 'incoming/teamA/sub/churn.csv', 'teamA'],
+    ['MANIFEST_INVALID', 'incoming/teamB/churn.csv', 'teamB'],
+    ['MANIFEST_MISSING', 'incoming/churn.csv', ROOT_PREFIX],
+  ])('counts a file rejected with %s as FilesRejected by its drop prefix', async (code, key, prefix) => {
+    await fail(key, code);
+    expect(rejected()).toEqual([
+      { service: 'handle-failure', prefix, count: 1, dimensions: [['service', PREFIX_DIMENSION]] },
+    ]);
+    // The function's own blob keeps its one dimension set: FilesFailed is not split by prefix.
+    expect(blobs.find((blob) => METRIC.filesFailed in blob)?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([
+      ['service'],
+    ]);
+  });
+
+  it.each(['AEP_REQUEST_REJECTED', 'AEP_DAILY_RUN_LIMIT', 'CONFIG_INVALID'])(
+    'does not count %s, not a fault of the file, as rejected',
+    async (code) => {
+      await fail(KEY, code);
+      expect(rejected()).toEqual([]);
+      expect(blobs.some((blob) => METRIC.filesFailed in blob)).toBe(true);
+    },
+  );
+});
+
+describe('prefixDimension', () => {
+  it.each([
+    ['incoming/teamA/churn.csv', 'teamA'],
+    ['incoming/teamA/deep/er/churn.csv', 'teamA'],
+    ['incoming/churn.csv', ROOT_PREFIX],
+    ['incoming//churn.csv', ROOT_PREFIX],
+    ['incoming/équipe/churn.csv', '?quipe'],
+    [`incoming/${'x'.repeat(300)}/churn.csv`, 'x'.repeat(128)],
+  ])('%s → %s', (key, prefix) => {
+    expect(prefixDimension(key)).toBe(prefix);
   });
 });

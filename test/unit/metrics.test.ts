@@ -2,7 +2,12 @@
 // Powertools publishes on its own at a metric's 100th value and clears what it was given per request.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setDefaultLogSink } from '../../functions/shared/log.ts';
-import { METRIC, ROUTE_DIMENSION, SERVICE_DIMENSION } from '../../functions/shared/metric-names.ts';
+import {
+  METRIC,
+  PREFIX_DIMENSION,
+  ROUTE_DIMENSION,
+  SERVICE_DIMENSION,
+} from '../../functions/shared/metric-names.ts';
 import { PipelineMetrics } from '../../functions/shared/metrics.ts';
 
 interface EmfBlob {
@@ -109,5 +114,28 @@ describe('PipelineMetrics', () => {
     metrics.publishStoredMetrics();
     expect(blobs).toHaveLength(1);
     expect(blobs[0]).toMatchObject({ correlationId: 'exec-1', route: 'GET /x', AepCalls: 1, AepRetries: 0 });
+  });
+
+  it('publishes a count by another dimension in a blob of its own per value, the own blob untouched', () => {
+    const metrics = new PipelineMetrics('handle-failure', 'Test');
+    metrics.setCorrelationId('exec-1');
+    metrics.count(METRIC.filesFailed);
+    metrics.countBy(METRIC.filesRejected, PREFIX_DIMENSION, 'teamA');
+    metrics.countBy(METRIC.filesRejected, PREFIX_DIMENSION, 'teamB');
+    metrics.publishStoredMetrics();
+    metrics.setCorrelationId('exec-2');
+    metrics.countBy(METRIC.filesRejected, PREFIX_DIMENSION, 'teamA');
+    metrics.publishStoredMetrics();
+
+    expect(
+      blobs.map((b) => [metricNames(b), b._aws.CloudWatchMetrics[0]!.Dimensions, b[PREFIX_DIMENSION]]),
+    ).toEqual([
+      [[METRIC.filesFailed], [[SERVICE_DIMENSION]], undefined],
+      [[METRIC.filesRejected], [[SERVICE_DIMENSION, PREFIX_DIMENSION]], 'teamA'],
+      [[METRIC.filesRejected], [[SERVICE_DIMENSION, PREFIX_DIMENSION]], 'teamB'],
+      [[METRIC.filesRejected], [[SERVICE_DIMENSION, PREFIX_DIMENSION]], 'teamA'],
+    ]);
+    expect(blobs.map((b) => b.correlationId)).toEqual(['exec-1', 'exec-1', 'exec-1', 'exec-2']);
+    expect(blobs.every((b) => b[SERVICE_DIMENSION] === 'handle-failure')).toBe(true);
   });
 });

@@ -100,13 +100,18 @@ describe('parseEvent', () => {
 });
 
 describe('pipelineErrors', () => {
-  function failingWith(error: unknown, lines: Line[]) {
+  function failingWith(error: unknown, lines: Line[], metrics = new PipelineMetrics('test', 'Test')) {
     return middy()
-      .use(pipelineErrors(capturingLogger(lines)))
+      .use(logMetrics(metrics))
+      .use(pipelineErrors({ logger: capturingLogger(lines), metrics }))
       .handler(async () => {
         throw error;
       });
   }
+  const faultCounts = () =>
+    emfBlobs()
+      .filter((blob) => METRIC.taskFaults in blob)
+      .map((blob) => [blob.service, blob[METRIC.taskFaults]]);
 
   it("turns the AEP client's errors into the pipeline codes and logs the failure once", async () => {
     const lines: Line[] = [];
@@ -118,10 +123,41 @@ describe('pipelineErrors', () => {
     await expect(
       failingWith(new AepAuthError('IMS refused the credentials'), lines)({}, lambdaContext('r-2')),
     ).rejects.toMatchObject({ name: 'AEP_AUTH_FAILED' });
-    expect(lines.map((l) => [l.message, l.error])).toEqual([
-      ['task failed', 'AEP_UNAVAILABLE'],
-      ['task failed', 'AEP_AUTH_FAILED'],
+    expect(lines.map((l) => [l.message, l.error, l.fault])).toEqual([
+      ['task failed', 'AEP_UNAVAILABLE', false],
+      ['task failed', 'AEP_AUTH_FAILED', false],
     ]);
+    // Errors with a pipeline code are reports, not faults: no TaskFaults.
+    expect(faultCounts()).toEqual([]);
+  });
+
+  it('counts one TaskFaults for an error that maps to no pipeline code, and logs it as a fault', async () => {
+    const lines: Line[] = [];
+    const metrics = new PipelineMetrics('check-audience', 'Test');
+    const bug = new TypeError("Cannot read properties of undefined (reading 'id')");
+    await expect(failingWith(bug, lines, metrics)({}, lambdaContext('r-1'))).rejects.toBe(bug);
+    const denied = Object.assign(new Error('User is not authorized to perform: s3:PutObject'), {
+      name: 'AccessDenied',
+    });
+    await expect(failingWith(denied, lines, metrics)({}, lambdaContext('r-2'))).rejects.toBe(denied);
+
+    expect(faultCounts()).toEqual([
+      ['check-audience', 1],
+      ['check-audience', 1],
+    ]);
+    expect(lines.map((l) => [l.error, l.fault])).toEqual([
+      ['TypeError', true],
+      ['AccessDenied', true],
+    ]);
+  });
+
+  it.each([
+    ['AEP_BUSY', new PipelineError('AEP_BUSY', 'a run is in progress')],
+    ['AEP_UNAVAILABLE', new AepUnavailableError('AEP answered 503')],
+    ['VALIDATION_FAILED', new PipelineError('VALIDATION_FAILED', '2 of 3 rows are invalid')],
+  ])('counts no TaskFaults for %s', async (code, error) => {
+    await expect(failingWith(error, [])({}, lambdaContext('r-1'))).rejects.toMatchObject({ name: code });
+    expect(faultCounts()).toEqual([]);
   });
 
   it('lets a pipeline error through as it is, and stays silent on success', async () => {
@@ -129,7 +165,7 @@ describe('pipelineErrors', () => {
     const busy = new PipelineError('AEP_BUSY', 'a run is in progress');
     await expect(failingWith(busy, lines)({}, lambdaContext('r-1'))).rejects.toBe(busy);
     const fine = middy()
-      .use(pipelineErrors(capturingLogger(lines)))
+      .use(pipelineErrors({ logger: capturingLogger(lines), metrics: new PipelineMetrics('test', 'Test') }))
       .handler(async () => 'done');
     expect(await fine({}, lambdaContext('r-2'))).toBe('done');
     expect(lines).toHaveLength(1);
@@ -277,5 +313,30 @@ describe('taskHandler', () => {
       ]);
     }
     expect(emfBlobs().every((b) => typeof b.correlationId === 'string')).toBe(true);
+  });
+
+  it("publishes TaskFaults=1 with the invocation's other metrics for a fault, none for a coded error", async () => {
+    const handler = taskHandler('start-ingestion', async (event) => {
+      if (event.executionName === 'exec-bug') {
+        const audience = undefined as unknown as { id: string };
+        return audience.id;
+      }
+      throw new PipelineError('AEP_BUSY', 'a run is in progress');
+    }) as unknown as RawHandler;
+
+    await expect(
+      handler(taskEvent({ name: 'x', execution: 'exec-bug' }), lambdaContext('r-1')),
+    ).rejects.toBeInstanceOf(TypeError);
+    await expect(
+      handler(taskEvent({ name: 'x', execution: 'exec-busy' }), lambdaContext('r-2')),
+    ).rejects.toMatchObject({ name: 'AEP_BUSY' });
+
+    const blobOf = (execution: string) => emfBlobs().filter((b) => b.correlationId === execution);
+    expect(blobOf('exec-bug')).toEqual([
+      expect.objectContaining({ service: 'start-ingestion', [METRIC.taskFaults]: 1 }),
+    ]);
+    expect(blobOf('exec-bug')[0]).toHaveProperty(METRIC.stageDuration);
+    expect(blobOf('exec-busy')).toHaveLength(1);
+    expect(blobOf('exec-busy')[0]).not.toHaveProperty(METRIC.taskFaults);
   });
 });

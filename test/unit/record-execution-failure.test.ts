@@ -1,14 +1,17 @@
 // Unit tests of record-execution-failure: error.json for executions that ended outside HandleFailure.
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  pagingMetricOf,
   REDRIVE_HINT,
   type RecordFailureDeps,
   recordExecutionFailure,
 } from '../../functions/record-execution-failure/record-execution-failure.ts';
-import { createLogger } from '../../functions/shared/log.ts';
+import { createLogger, setDefaultLogSink } from '../../functions/shared/log.ts';
+import { METRIC } from '../../functions/shared/metric-names.ts';
 import { MemoryBucket } from './support/memory-s3.ts';
 
 const bucket = new MemoryBucket();
@@ -55,6 +58,7 @@ describe('recordExecutionFailure', () => {
     expect(result).toEqual({
       status: 'WRITTEN',
       key: `reports/${EXEC}/error.json`,
+      executionStatus: 'FAILED',
       execution: EXEC,
       executionArn: ARN,
       file,
@@ -124,5 +128,87 @@ describe('recordExecutionFailure', () => {
   it('rejects an event that is not an execution status change', async () => {
     await expect(recordExecutionFailure({ detail: {} }, deps())).rejects.toThrow();
     expect(bucket.currentKeys()).toEqual([]);
+  });
+});
+
+describe('pagingMetricOf', () => {
+  const written = (executionStatus: 'FAILED' | 'TIMED_OUT' | 'ABORTED', code: string) =>
+    ({
+      status: 'WRITTEN',
+      key: 'k',
+      executionStatus,
+      execution: EXEC,
+      executionArn: ARN,
+      file: null,
+      code,
+      message: 'm',
+    }) as const;
+
+  it.each([
+    ['AEP_UNAVAILABLE', METRIC.retriesExhausted],
+    ['AEP_BUSY', METRIC.retriesExhausted],
+    ['Lambda.ServiceException', METRIC.retriesExhausted],
+    ['AEP_AUTH_FAILED', METRIC.executionsFailedUncaught],
+    ['AEP_POLL_LIMIT', METRIC.executionsFailedUncaught],
+    ['TypeError', METRIC.executionsFailedUncaught],
+    ['States.Timeout', METRIC.executionsFailedUncaught],
+  ])('a FAILED execution with %s pages on %s', (code, metric) => {
+    expect(pagingMetricOf(written('FAILED', code))).toBe(metric);
+  });
+
+  it("pages an abort as uncaught, and leaves a timeout to the state machine's own metric", () => {
+    expect(pagingMetricOf(written('ABORTED', 'ABORTED'))).toBe(METRIC.executionsFailedUncaught);
+    expect(pagingMetricOf(written('TIMED_OUT', 'TIMED_OUT'))).toBeUndefined();
+  });
+});
+
+describe('record-execution-failure handler', () => {
+  let blobs: Record<string, unknown>[] = [];
+  beforeEach(() => {
+    blobs = [];
+    setDefaultLogSink((line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if ('_aws' in parsed) blobs.push(parsed);
+    });
+  });
+  afterEach(() => setDefaultLogSink((line) => process.stdout.write(`${line}\n`)));
+
+  async function invoke(event: unknown): Promise<unknown> {
+    const saved = { ...process.env };
+    process.env.BUCKET_NAME = 'drop';
+    delete process.env.NOTIFICATION_TOPIC_ARN;
+    delete process.env.NOTIFICATIONS_FILE;
+    try {
+      const { handler } = await import('../../functions/record-execution-failure/handler.ts');
+      return await (handler as unknown as (e: unknown, c: Context) => Promise<unknown>)(event, {} as Context);
+    } finally {
+      process.env = saved;
+    }
+  }
+  const counted = (metric: string) =>
+    blobs.filter((blob) => metric in blob).map((blob) => [blob.service, blob[metric], blob.correlationId]);
+
+  it('counts ExecutionsFailedUncaught once for an execution that failed outside HandleFailure', async () => {
+    await invoke(statusChange({ status: 'FAILED', error: 'AEP_AUTH_FAILED', cause: 'IMS said no' }));
+    expect(counted(METRIC.executionsFailedUncaught)).toEqual([['record-execution-failure', 1, EXEC]]);
+    expect(counted(METRIC.retriesExhausted)).toEqual([]);
+  });
+
+  it('counts RetriesExhausted, not ExecutionsFailedUncaught, for an outage past the retries', async () => {
+    await invoke(statusChange({ status: 'FAILED', error: 'AEP_BUSY', cause: 'a run is in progress' }));
+    expect(counted(METRIC.retriesExhausted)).toEqual([['record-execution-failure', 1, EXEC]]);
+    expect(counted(METRIC.executionsFailedUncaught)).toEqual([]);
+  });
+
+  it('counts nothing for an execution HandleFailure already reported (a rejected file)', async () => {
+    bucket.put(`reports/${EXEC}/error.json`, '{"code":"VALIDATION_FAILED"}');
+    await invoke(statusChange({ status: 'FAILED', error: 'VALIDATION_FAILED', cause: 'bad rows' }));
+    expect(counted(METRIC.executionsFailedUncaught)).toEqual([]);
+    expect(counted(METRIC.retriesExhausted)).toEqual([]);
+  });
+
+  it('counts a fault of its own as TaskFaults', async () => {
+    await expect(invoke({ 'detail-type': 'something else' })).rejects.toThrow();
+    expect(counted(METRIC.taskFaults)).toEqual([['record-execution-failure', 1, 'unknown']]);
   });
 });
