@@ -1,7 +1,7 @@
 // RFC 4180 output: a field is quoted when it holds a comma, a quote, CR or LF; quotes are doubled.
 
 /** Whether a field needs quotes: a char scan, faster than a regex on the short cells of a CSV row. */
-function needsQuotes(value: string): boolean {
+export function needsQuotes(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     // , " \n \r

@@ -304,16 +304,27 @@ function settingsOf(options: EngineOptions): HeaderSettings {
 }
 
 /**
- * Text for a stream, gathered and written in batches of about 64 KB (one stream write per row costs more than
- * the checks themselves), with the stream's backpressure honoured.
+ * Bytes for a stream, gathered and written in batches of about 64 KB (one stream write per row costs more than
+ * the checks themselves), with the stream's backpressure honoured. A big piece (a slice's staged copy) is
+ * written as it is, not copied into a batch.
  */
 class OrderedOutput {
+  private pieces: Uint8Array[] = [];
+  private size = 0;
   private text = '';
 
   constructor(private readonly stream: Writable | undefined) {}
 
-  write(text: string): void {
-    if (this.stream && text) this.text += text;
+  write(bytes: Uint8Array | string): void {
+    if (!this.stream) return;
+    if (typeof bytes === 'string') {
+      this.text += bytes;
+      return;
+    }
+    if (bytes.byteLength === 0) return;
+    this.endText();
+    this.pieces.push(bytes);
+    this.size += bytes.byteLength;
   }
 
   /** rejects.csv lines, with the file's row numbers (a range counts its rows from 1). */
@@ -327,15 +338,18 @@ class OrderedOutput {
 
   /** Writes once the batch is big enough; resolves when the stream can take more. */
   drained(): Promise<void> | undefined {
-    return this.text.length >= 64 * 1024 ? this.flush() : undefined;
+    return this.size + this.text.length >= 64 * 1024 ? this.flush() : undefined;
   }
 
   flush(): Promise<void> | undefined {
     const stream = this.stream;
-    if (!stream || this.text === '') return undefined;
-    const text = this.text;
-    this.text = '';
-    if (stream.write(text)) return undefined;
+    this.endText();
+    if (!stream || this.size === 0) return undefined;
+    const pieces = this.pieces;
+    const batch = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.size);
+    this.pieces = [];
+    this.size = 0;
+    if (stream.write(batch)) return undefined;
     return new Promise<void>((resolve) => {
       const go = () => {
         stream.off('drain', go);
@@ -345,5 +359,13 @@ class OrderedOutput {
       stream.on('drain', go);
       stream.on('close', go);
     });
+  }
+
+  private endText(): void {
+    if (this.text === '') return;
+    const bytes = Buffer.from(this.text);
+    this.text = '';
+    this.pieces.push(bytes);
+    this.size += bytes.byteLength;
   }
 }

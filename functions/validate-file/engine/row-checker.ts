@@ -4,7 +4,7 @@
 import type { AepFieldType } from '../../shared/aep/types.ts';
 import { maskValue } from '../../shared/mask.ts';
 import type { Column, ValidationIssue } from './columns.ts';
-import { csvField } from './csv-writer.ts';
+import { csvField, needsQuotes } from './csv-writer.ts';
 import { identityCheckFor } from './identities.ts';
 import { fitsType, type TypeObserver } from './inference.ts';
 
@@ -24,6 +24,11 @@ export class RowChecker {
   private readonly columns: CompiledColumn[];
   /** The current row's staged values (normalized identities), reused from row to row. */
   private readonly values: string[];
+  /**
+   * Whether the row `check` just passed stages as its cells were read (identities already normalized): then
+   * its bytes, when they hold no quote, are already its canonical line (record-range.ts).
+   */
+  verbatim = false;
 
   constructor(columns: readonly Column[]) {
     this.columns = columns.map((c) => {
@@ -56,12 +61,14 @@ export class RowChecker {
     }
     let issues: ValidationIssue[] | undefined;
     let identityFound = false;
+    let verbatim = true;
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i]!;
       const value = record[i]!;
       if (column.normalize) {
         if (value === '' || value.trim() === '') {
           this.values[i] = '';
+          if (value !== '') verbatim = false;
           continue;
         }
         const normalized = column.normalize(value);
@@ -76,6 +83,7 @@ export class RowChecker {
         } else {
           identityFound = true;
           this.values[i] = normalized;
+          if (normalized !== value) verbatim = false;
         }
       } else {
         if (column.declared && !fitsType(column.declared, value)) {
@@ -92,23 +100,30 @@ export class RowChecker {
       }
     }
     if (issues) return issues;
+    this.verbatim = verbatim;
     if (!identityFound)
       return [{ row, column: null, code: 'MISSING_IDENTITY', message: `row ${row} has no identity value` }];
     return undefined;
   }
 
-  /** The staged line of the row `check` just passed; feeds type inference and counts identities. */
-  stage(identities: Record<string, number>): string {
+  /** The row `check` just passed is accepted: feeds type inference and counts identities. */
+  accept(identities: Record<string, number>): void {
     const columns = this.columns;
-    let line = '';
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i]!;
-      const value = this.values[i]!;
-      if (column.observer) column.observer.observe(value);
-      else if (column.identityNs && value !== '')
+      if (column.observer) column.observer.observe(this.values[i]!);
+      else if (column.identityNs && this.values[i] !== '')
         identities[column.identityNs] = (identities[column.identityNs] ?? 0) + 1;
-      line += i === 0 ? csvField(value) : `,${csvField(value)}`;
     }
-    return `${line}\n`;
+  }
+
+  /** The staged line of the row `check` just passed, re-serialized. */
+  line(): string {
+    const values = this.values;
+    for (let i = 0; i < values.length; i++) {
+      // Most rows need no quotes: one native join instead of a string built cell by cell.
+      if (needsQuotes(values[i]!)) return `${values.map(csvField).join(',')}\n`;
+    }
+    return `${values.join(',')}\n`;
   }
 }

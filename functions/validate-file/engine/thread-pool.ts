@@ -2,6 +2,7 @@
 // come back as promises, which the reading thread merges in file order.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { HeapInfo } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { parseRange, RANGE_WORKER_FLAG, type RangeJob, type RangeReply } from './range-worker.ts';
 import type { RangeResult } from './record-range.ts';
@@ -75,6 +76,11 @@ export class ThreadPool implements RangePool {
       this.waiting.push({ slice, job, pending: { resolve, reject } });
       this.dispatch();
     });
+  }
+
+  /** Each worker's V8 heap, as `v8.getHeapStatistics()` inside it says (the benchmark's memory per worker). */
+  heapStatistics(): Promise<HeapInfo[]> {
+    return Promise.all(this.all.map((w) => w.getHeapStatistics()));
   }
 
   async close(): Promise<void> {
