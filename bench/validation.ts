@@ -1,26 +1,40 @@
-// The validation benchmark: the engine end to end against bare csv-parse on the same file.
+// The validation benchmark: the engine end to end against bare csv-parse, one thread against worker threads,
+// the coordinator's own cost, memory per worker, and gzip input, all on the same file in one run.
 //
 // Input: a realistic customer CSV (scripts/customer-rows.ts) of BENCH_MB megabytes (default 210) with a
 // sprinkling of bad rows (an invalid email every 1,009th row, a missing cell every 10,007th), generated once by
-// streaming into .local/bench/ and reused after.
+// streaming into .local/bench/ and reused after, with its gzip copy (zlib level 6) beside it.
 // Each measurement runs in its own child process (this file with `--measure <name> <file>`), so the peak RSS
-// printed (process.resourceUsage().maxRSS) is that measurement's alone; each is repeated BENCH_REPEAT times
-// (default 2, alternating) and the best run is kept, the machine being shared.
-//   baseline: csv-parse with the engine's options, arrays, rows counted in a 'data' handler, nothing checked.
-//   engine:   validateCsv end to end (UTF-8 check, parse, header and row checks, type inference, identity
-//             normalization, staged-copy and rejects.csv writing) with the staged copy and the rejects going to
-//             a null sink (a Writable that drops what it gets): the figure is the engine, not the disk.
+// printed (process.resourceUsage().maxRSS, every thread of the process) is that measurement's alone; each is
+// repeated BENCH_REPEAT times (default 2, alternating) and the best run is kept, the machine being shared.
+//   baseline:    csv-parse with the engine's options, arrays, rows counted in a 'data' handler, nothing checked.
+//   sequential:  validateCsv end to end, one thread (UTF-8 check, parse, header and row checks, type inference,
+//                identity normalization, staged-copy and rejects.csv writing), outputs to a null sink (a
+//                Writable that drops what it gets): the figure is the engine, not the disk.
+//   workers:     the same file by ranges on BENCH_WORKERS (default 2) worker threads, started and warmed (one
+//                tiny range each) before the clock starts; their start-up is timed on its own.
+//   coordinator: what the reading thread does when ranges are parsed elsewhere, alone: the same run with a
+//                pool that answers each slice at once with its result, recorded beforehand by a one-thread run
+//                of the same slices. Reading, quote-parity cutting, slice copies, the ordered merge and the
+//                output writes are timed; no parsing. Its time over the sequential time is the share of a
+//                core the merge takes, which caps the speed-up.
+//   gzip-1, gzip-N: the .csv.gz, one thread, then N workers (the coordinator decompresses and cuts).
+// Per worker, the workers run also samples each worker's V8 heap (worker.getHeapStatistics every 50 ms).
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { createGzip } from 'node:zlib';
 import { parse } from 'csv-parse';
-import { validateCsv } from '../functions/validate-file/engine/engine.ts';
+import { type EngineOptions, validateSources } from '../functions/validate-file/engine/engine.ts';
 import { identityTable } from '../functions/validate-file/engine/identities.ts';
-import { csvParseOptions } from '../functions/validate-file/engine/record-range.ts';
+import type { RangeJob } from '../functions/validate-file/engine/range-worker.ts';
+import { csvParseOptions, type RangeResult } from '../functions/validate-file/engine/record-range.ts';
+import { InlinePool, type RangePool, ThreadPool } from '../functions/validate-file/engine/thread-pool.ts';
 import { CUSTOMER_HEADER, customerRows } from '../scripts/customer-rows.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -29,9 +43,17 @@ const MB = 1024 * 1024;
 interface Measurement {
   name: string;
   seconds: number;
+  /** CSV bytes (decompressed for gzip). */
   bytes: number;
   rows: number;
   maxRssBytes: number;
+  workers: number;
+  /** Starting the workers and a first tiny range on each, outside `seconds`. */
+  startupSeconds?: number;
+  /** The reading thread's event-loop utilization during `seconds` (1: never idle). */
+  coordinatorBusy?: number;
+  /** The largest V8 heap (total_heap_size) any worker reached, sampled. */
+  workerHeapPeakBytes?: number;
 }
 
 /** Writes (once) `.local/bench/customers-<mb>mb.csv`, streaming with backpressure; returns its path. */
@@ -63,47 +85,174 @@ export async function benchFile(megabytes: number): Promise<string> {
   return file;
 }
 
-async function baseline(file: string): Promise<{ rows: number }> {
-  const parser = createReadStream(file).pipe(parse(csvParseOptions(true)));
-  let rows = -1; // the header is not a row
-  parser.on('data', () => {
-    rows += 1;
-  });
-  await finished(parser);
-  return { rows };
+/** The gzip copy of `file` (written once beside it). */
+async function gzipFile(file: string): Promise<string> {
+  const gz = `${file}.gz`;
+  if (existsSync(gz)) return gz;
+  await pipeline(createReadStream(file), createGzip({ level: 6 }), createWriteStream(`${gz}.partial`));
+  renameSync(`${gz}.partial`, gz);
+  return gz;
 }
 
-async function engine(file: string): Promise<{ rows: number }> {
-  const nullSink = () =>
-    new Writable({
-      write(_chunk, _encoding, done) {
-        done();
-      },
-    });
-  const result = await validateCsv(createReadStream(file), {
-    identityHeaders: identityTable({ crmid: 'CRMID' }),
-    maxInvalidRowsPercent: 1,
-    sizeBytes: statSync(file).size,
-    staged: nullSink(),
-    rejects: nullSink(),
+const nullSink = () =>
+  new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
   });
+
+const engineOptions = (): EngineOptions => ({
+  identityHeaders: identityTable({ crmid: 'CRMID' }),
+  maxInvalidRowsPercent: 1,
+  staged: nullSink(),
+  rejects: nullSink(),
+});
+
+async function engineRun(file: string, options: Partial<EngineOptions>): Promise<{ rows: number }> {
+  const gzip = file.endsWith('.gz');
+  const result = await validateSources(
+    [{ name: file, gzip, size: statSync(file).size, open: () => createReadStream(file) }],
+    { ...engineOptions(), ...options },
+  );
   if (!result.valid) throw new Error(`the bench file was refused: ${result.failure?.message}`);
   return { rows: result.rows };
 }
 
-const measures = { baseline, engine };
+const benchWorkers = () => Math.max(2, Number(process.env.BENCH_WORKERS ?? 2));
+
+/** A started pool whose workers have each parsed a tiny range (modules loaded, code warm), and how long it took. */
+async function warmPool(size: number): Promise<{ pool: ThreadPool; startupSeconds: number }> {
+  const started = performance.now();
+  const pool = new ThreadPool(size);
+  const job: RangeJob = {
+    header: CUSTOMER_HEADER.split(','),
+    settings: { identityHeaders: engineOptions().identityHeaders },
+  };
+  const row = Buffer.from(`${customerRows().row(1)}\n`);
+  await Promise.all(Array.from({ length: size }, () => pool.run(Buffer.from(row), job)));
+  return { pool, startupSeconds: (performance.now() - started) / 1000 };
+}
+
+/** Samples the workers' heaps until stopped; the largest total_heap_size seen. */
+function sampleHeaps(pool: ThreadPool): () => Promise<number> {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const stats of await pool.heapStatistics()) peak = Math.max(peak, stats.total_heap_size);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return peak;
+  };
+}
+
+/** Answers each slice with the result a one-thread run recorded for it, in the same order: no parsing. */
+class ReplayPool implements RangePool {
+  constructor(
+    readonly size: number,
+    private readonly results: RangeResult[],
+  ) {}
+  async run(): Promise<RangeResult> {
+    const result = this.results.shift();
+    if (!result) throw new Error('the replay ran out of recorded results');
+    return result;
+  }
+  async close(): Promise<void> {}
+}
+
+/** Records the results of the slices as the inline pool parses them (same slices as any pool gets). */
+class RecordingPool extends InlinePool {
+  readonly results: RangeResult[] = [];
+  override async run(slice: Buffer, job: RangeJob): Promise<RangeResult> {
+    const result = await super.run(slice, job);
+    this.results.push(result);
+    return result;
+  }
+}
+
+type Measure = (file: string) => Promise<Omit<Measurement, 'name' | 'seconds' | 'bytes' | 'maxRssBytes'>>;
+
+/** Times `body` alone, with the reading thread's event-loop utilization over the same span. */
+async function timed<T>(body: () => Promise<T>): Promise<{ value: T; seconds: number; busy: number }> {
+  const elu = performance.eventLoopUtilization();
+  const started = performance.now();
+  const value = await body();
+  const seconds = (performance.now() - started) / 1000;
+  return { value, seconds, busy: performance.eventLoopUtilization(elu).utilization };
+}
+
+let measuredSeconds: number | undefined;
+
+const measures: Record<string, Measure> = {
+  async baseline(file) {
+    const parser = createReadStream(file).pipe(parse(csvParseOptions(true)));
+    let rows = -1; // the header is not a row
+    parser.on('data', () => {
+      rows += 1;
+    });
+    await finished(parser);
+    return { rows, workers: 1 };
+  },
+  async sequential(file) {
+    const { rows } = await engineRun(file, { workers: 1 });
+    return { rows, workers: 1 };
+  },
+  async workers(file) {
+    return withWorkers(file);
+  },
+  async coordinator(file) {
+    const workers = benchWorkers();
+    const recording = new RecordingPool();
+    await engineRun(file, { workers, pool: recording });
+    const replay = new ReplayPool(workers, recording.results);
+    const run = await timed(() => engineRun(file, { workers, pool: replay }));
+    measuredSeconds = run.seconds;
+    return { rows: run.value.rows, workers, coordinatorBusy: run.busy };
+  },
+  async 'gzip-1'(file) {
+    const { rows } = await engineRun(await gzipFile(file), { workers: 1 });
+    return { rows, workers: 1 };
+  },
+  async 'gzip-N'(file) {
+    return withWorkers(await gzipFile(file));
+  },
+};
+
+async function withWorkers(file: string) {
+  const workers = benchWorkers();
+  const { pool, startupSeconds } = await warmPool(workers);
+  const stopSampling = sampleHeaps(pool);
+  try {
+    const run = await timed(() => engineRun(file, { workers, pool }));
+    measuredSeconds = run.seconds;
+    return {
+      rows: run.value.rows,
+      workers,
+      startupSeconds,
+      coordinatorBusy: run.busy,
+      workerHeapPeakBytes: await stopSampling(),
+    };
+  } finally {
+    await pool.close();
+  }
+}
 
 /** In the child: one measurement, printed as a JSON line. */
-async function measure(name: keyof typeof measures, file: string): Promise<void> {
-  const started = process.hrtime.bigint();
-  const { rows } = await measures[name](file);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+async function measure(name: string, file: string): Promise<void> {
+  const started = performance.now();
+  measuredSeconds = undefined;
+  const figures = await measures[name]!(file);
+  const seconds = measuredSeconds ?? (performance.now() - started) / 1000;
   const result: Measurement = {
     name,
     seconds,
     bytes: statSync(file).size,
-    rows,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...figures,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -117,38 +266,76 @@ async function inChild(name: string, file: string): Promise<Measurement> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measurement;
 }
 
+const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+const rate = (m: Measurement) => `${(m.bytes / MB / m.seconds).toFixed(1).padStart(6)} MB/s`;
+
 export async function run(): Promise<void> {
   const megabytes = Number(process.env.BENCH_MB ?? 210);
   const repeat = Number(process.env.BENCH_REPEAT ?? 2);
+  const only = process.env.BENCH_ONLY?.split(',');
   const file = await benchFile(megabytes);
+  await gzipFile(file);
   const size = statSync(file).size;
-  console.log(`input: ${path.relative(ROOT, file)} (${(size / MB).toFixed(1)} MB)`);
-  const best: Partial<Record<keyof typeof measures, Measurement>> = {};
+  const workers = benchWorkers();
+  console.log(
+    `input: ${path.relative(ROOT, file)} (${(size / MB).toFixed(1)} MB; gzip ${(statSync(`${file}.gz`).size / MB).toFixed(1)} MB), ${workers} workers, best of ${repeat}, each in its own process`,
+  );
+  const best: Record<string, Measurement> = {};
   for (let i = 0; i < repeat; i++) {
-    for (const name of Object.keys(measures) as (keyof typeof measures)[]) {
+    for (const name of Object.keys(measures)) {
+      if (only && !only.includes(name)) continue;
       const m = await inChild(name, file);
-      if (!best[name] || m.seconds < best[name].seconds) best[name] = m;
+      m.bytes = size;
+      const kept = best[name];
+      if (!kept || m.seconds < kept.seconds) best[name] = m;
     }
   }
-  const line = (m: Measurement) =>
-    `${m.name.padEnd(9)} ${(m.bytes / MB / m.seconds).toFixed(1).padStart(6)} MB/s  ${Math.round(
-      m.rows / m.seconds,
-    )
-      .toLocaleString('en-US')
-      .padStart(
-        9,
-      )} rows/s  ${m.rows.toLocaleString('en-US')} rows in ${m.seconds.toFixed(2)} s  peak RSS ${(m.maxRssBytes / MB).toFixed(0)} MB`;
-  console.log(line(best.baseline!));
-  console.log(line(best.engine!));
-  console.log(
-    `ratio engine/baseline: ${(best.baseline!.seconds / best.engine!.seconds).toFixed(2)} (best of ${repeat}, each in its own process)`,
+  const line = (label: string, m: Measurement | undefined, extra = '') => {
+    if (!m) return;
+    console.log(
+      `${label.padEnd(22)} ${rate(m)}  ${m.rows.toLocaleString('en-US')} rows in ${m.seconds.toFixed(2)} s  peak RSS ${mb(m.maxRssBytes)}${extra}`,
+    );
+  };
+  const { baseline, sequential, coordinator } = best;
+  const parallel = best.workers;
+  const gzip1 = best['gzip-1'];
+  const gzipN = best['gzip-N'];
+  line('baseline (csv-parse)', baseline);
+  line('engine, 1 thread', sequential);
+  line(
+    `engine, ${workers} workers`,
+    parallel,
+    parallel &&
+      `  (start-up ${parallel.startupSeconds?.toFixed(2)} s apart; reading thread busy ${pct(parallel.coordinatorBusy)})`,
   );
+  line(
+    'coordinator alone',
+    coordinator,
+    coordinator && `  (reading thread busy ${pct(coordinator.coordinatorBusy)})`,
+  );
+  line('gzip, 1 thread', gzip1);
+  line(`gzip, ${workers} workers`, gzipN, gzipN && `  (reading thread busy ${pct(gzipN.coordinatorBusy)})`);
+  const ratio = (a: Measurement | undefined, b: Measurement | undefined) =>
+    a && b ? (a.seconds / b.seconds).toFixed(2) : 'n/a';
+  console.log(`ratio engine/baseline (1 thread): ${ratio(baseline, sequential)}   goal ≥ 0.8`);
+  console.log(`speed-up ${workers} workers / 1 thread: ${ratio(sequential, parallel)}×   goal ≥ 1.7×`);
+  if (coordinator && sequential)
+    console.log(
+      `merge (coordinator alone): ${((coordinator.seconds / sequential.seconds) * 100).toFixed(1)}% of the one-thread time, ${((coordinator.seconds * 1000) / (size / MB)).toFixed(1)} ms per MB`,
+    );
+  if (parallel)
+    console.log(
+      `peak RSS per worker: ${mb(parallel.maxRssBytes / workers)} (the whole process's peak RSS, coordinator included, / ${workers}); largest worker heap ${mb(parallel.workerHeapPeakBytes ?? 0)}   goal < 200 MB`,
+    );
+  console.log(`gzip speed-up ${workers} workers / 1 thread: ${ratio(gzip1, gzipN)}×`);
 }
+
+const pct = (share: number | undefined) => (share === undefined ? 'n/a' : `${(share * 100).toFixed(0)}%`);
 
 if (
   process.argv[1] &&
   import.meta.url === pathToFileURL(process.argv[1]).href &&
   process.argv[2] === '--measure'
 ) {
-  await measure(process.argv[3] as keyof typeof measures, process.argv[4]!);
+  await measure(process.argv[3]!, process.argv[4]!);
 }
