@@ -63,25 +63,29 @@ function moveCalls(prefix: string): Call[] {
   ];
 }
 
+const VALIDATION_CALLS: { allowed: Call[]; denied: Call[] } = {
+  allowed: [
+    listing(MANIFEST),
+    on('s3:GetObject', MANIFEST),
+    // An unversioned original: listed, then read; a versioned one: HEAD and GetObject by version.
+    listing(KEY),
+    on('s3:GetObject', KEY),
+    on('s3:GetObjectVersion', KEY),
+    // The staged copy through lib-storage (aborted when refused), then its HEAD.
+    on('s3:PutObject', STAGED),
+    on('s3:AbortMultipartUpload', STAGED),
+    on('s3:GetObject', STAGED),
+    on('s3:PutObject', report('validation.json')),
+    on('s3:PutObject', report('rejects.csv')),
+    on('s3:AbortMultipartUpload', report('rejects.csv')),
+  ],
+  denied: [wholeBucket, listing('staging/'), on('s3:GetObject', report('validation.json'))],
+};
+
 const CALLS: Record<string, { allowed: Call[]; denied: Call[] }> = {
-  'validate-file': {
-    allowed: [
-      listing(MANIFEST),
-      on('s3:GetObject', MANIFEST),
-      // An unversioned original: listed, then read; a versioned one: HEAD and GetObject by version.
-      listing(KEY),
-      on('s3:GetObject', KEY),
-      on('s3:GetObjectVersion', KEY),
-      // The staged copy through lib-storage (aborted when refused), then its HEAD.
-      on('s3:PutObject', STAGED),
-      on('s3:AbortMultipartUpload', STAGED),
-      on('s3:GetObject', STAGED),
-      on('s3:PutObject', report('validation.json')),
-      on('s3:PutObject', report('rejects.csv')),
-      on('s3:AbortMultipartUpload', report('rejects.csv')),
-    ],
-    denied: [wholeBucket, listing('staging/'), on('s3:GetObject', report('validation.json'))],
-  },
+  'validate-file': VALIDATION_CALLS,
+  // The same code with more vCPUs: the same calls, plus ranged GETs, which are GetObject too.
+  'validate-large-file': VALIDATION_CALLS,
   'archive-file': {
     allowed: [
       ...moveCalls('processed/'),
