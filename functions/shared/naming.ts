@@ -42,6 +42,11 @@ function withoutCsvExtension(path: string): string {
 /** A folder a warehouse export writes into: `<name>.parts`, any case, with a name before the extension. */
 const PARTS_FOLDER = /^.+\.parts$/i;
 
+/** True for a folder name (one path segment) of a folder drop: `churn.parts`. */
+export function isPartsFolderName(folderName: string): boolean {
+  return PARTS_FOLDER.test(folderName);
+}
+
 /**
  * The objects that say a folder drop is complete: Spark's (and the Hadoop output committers') `_SUCCESS`, and
  * the `manifest` Redshift's `UNLOAD ... MANIFEST` writes after its parts when the target ends with `/`.
@@ -60,7 +65,7 @@ export function partsFolderOf(key: string): string | undefined {
   if (slash === key.length - 1) return undefined;
   const folder = key.slice(0, slash + 1);
   const folderName = folder.slice(0, -1).split('/').at(-1) ?? '';
-  return folder.length > INCOMING.length && PARTS_FOLDER.test(folderName) ? folder : undefined;
+  return folder.length > INCOMING.length && isPartsFolderName(folderName) ? folder : undefined;
 }
 
 /** True for `_SUCCESS` or `manifest` directly in a `<name>.parts/` folder: the key that starts a folder drop. */
