@@ -192,6 +192,11 @@ export class LocalPipeline {
     return this.startedDrops().drop(this.s3, plan);
   }
 
+  /** Waits until start-pipeline has answered every upload so far: each one started an execution, or not. */
+  async uploadsSettled(): Promise<void> {
+    await this.drops?.settled();
+  }
+
   private startedDrops(): Drops {
     if (!this.drops) throw new LocalUsageError('the local pipeline has not started');
     return this.drops;
