@@ -105,6 +105,24 @@ export async function listedObject(s3: S3Client, bucket: string, key: string): P
   return undefined;
 }
 
+/**
+ * Every current object under `prefix` (key and size), in S3's key order, all pages: what a folder drop holds.
+ * Needs only `s3:ListBucket` with an `s3:prefix` condition that covers `prefix`.
+ */
+export async function listPrefix(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<{ key: string; size: number }[]> {
+  const objects: { key: string; size: number }[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    for (const object of page.Contents ?? []) {
+      if (object.Key !== undefined) objects.push({ key: object.Key, size: object.Size ?? 0 });
+    }
+  }
+  return objects;
+}
+
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
   return (await listedObject(s3, bucket, key)) !== undefined;
 }

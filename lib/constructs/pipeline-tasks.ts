@@ -214,8 +214,8 @@ export function allowUnder(
 
 /**
  * ListBucket on the bucket, only for listings whose prefix starts with one of `prefixes`: the existence checks
- * (`objectExists`), which list exactly one key and read nothing. A request without a prefix, or under another
- * one, is refused.
+ * (`objectExists`), which list exactly one key and read nothing, and the listing of a folder drop's
+ * `incoming/<path>/<name>.parts/` folder. A request without a prefix, or under another one, is refused.
  */
 export function allowListUnder(task: TaskFunction, bucket: s3.IBucket, prefixes: string[]): void {
   task.function.addToRolePolicy(
@@ -229,7 +229,8 @@ export function allowListUnder(task: TaskFunction, bucket: s3.IBucket, prefixes:
 
 /**
  * Move the original (and its manifest) from incoming/ to `target`: list both keys, head and copy the source
- * that is there, delete it in incoming/.
+ * that is there, delete it in incoming/. A folder drop's original is every object of its `.parts/` folder:
+ * the folder is listed (under incoming/), each object copied and deleted, with the same grants.
  */
 function allowMove(task: TaskFunction, bucket: s3.IBucket, target: string): void {
   allowUnder(
