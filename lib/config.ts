@@ -72,6 +72,15 @@ export const pipelineConfigSchema = z
       .int()
       .positive()
       .default(10 * 1024 ** 3),
+    /**
+     * Files whose CSV data is larger go to ValidateLargeFile (every vCPU of a 10,240 MB function, byte ranges
+     * on worker threads); smaller ones to the small ValidateFile (1,024 MB, one pass).
+     */
+    largeFileThresholdBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 ** 2),
     /** At least the longest TTL an audience can be extended to, plus margin: AEP re-reads the staged copy. */
     stagingRetentionDays: days.min(120).default(120),
     reportsRetentionDays: days.default(90),

@@ -60,7 +60,11 @@ export class PipelineStack extends Stack {
       config,
       logRetention,
     });
-    this.workflow = new Workflow(this, 'Workflow', { tasks: this.tasks, logRetention });
+    this.workflow = new Workflow(this, 'Workflow', {
+      tasks: this.tasks,
+      logRetention,
+      largeFileThresholdBytes: config.largeFileThresholdBytes,
+    });
     const stateMachine = this.workflow.stateMachine;
     this.trigger = new Trigger(this, 'Trigger', { bucket, stateMachine, logRetention });
     this.executionFailureRule = new ExecutionFailureRule(this, 'ExecutionFailures', {
@@ -108,6 +112,7 @@ export class PipelineStack extends Stack {
     const recordExecutionFailure = this.executionFailureRule.recordExecutionFailure;
     const faultCounting = [
       this.tasks.validateFile,
+      this.tasks.validateLargeFile,
       ...Object.values(this.tasks.aep),
       this.tasks.archiveFile,
       this.tasks.handleFailure,

@@ -34,7 +34,8 @@ export const FLAGS = {
   manifest: flag(
     'manifest',
     'm.json',
-    "The file's manifest (docs/contracts.md#manifest). Default: <file>.manifest.json beside the CSV, if any. " +
+    "The file's manifest (docs/contracts.md#manifest). Default: <name>.manifest.json beside the CSV (or the " +
+      '<name>.csv.gz, or the folder), if any. ' +
       'With several files, each uses its own sibling manifest.',
   ),
   aepUrl: flag(
@@ -96,12 +97,14 @@ const F = FLAGS;
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'run',
-    arguments: '<file.csv>...',
+    arguments: '<file.csv|file.csv.gz|folder>...',
     group: 'local',
     description:
       "Drops each file into the embedded S3 bucket under incoming/, which starts the same state machine that 'cdk " +
       "synth' produces, with the real Lambda handlers, against the embedded AEP simulator (or --aep-url). Prints " +
-      'progress state by state and a summary.',
+      'progress state by state and a summary. A folder (<name>.parts, or any folder: then <name> is its name) is ' +
+      'dropped as a warehouse export: its files under incoming/<name>.parts/, then its completion marker (its own ' +
+      '_SUCCESS or Redshift manifest, else an empty _SUCCESS), which starts one run for the audience <name>.',
     flags: [F.manifest, F.aepUrl, F.timeScale, F.s3Endpoint, F.bundles, F.logLevel, F.json, F.help],
     keepsLocalState: true,
   },
@@ -118,7 +121,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     group: 'local',
     description:
       'A local drop zone: the embedded S3 server on --port, so any S3 client (aws s3 cp, rclone, an SDK) can put ' +
-      'files under incoming/; each CSV starts an execution as the EventBridge rule does in AWS, progress is ' +
+      'files under incoming/; each CSV (or .csv.gz, or completion marker of a <name>.parts/ folder) starts an ' +
+      'execution as the EventBridge rule does in AWS, progress is ' +
       'printed as it happens, reports are read back through the same endpoint. Ctrl-C stops.',
     flags: [F.port, F.host, F.aepUrl, F.timeScale, F.logLevel, F.help],
     keepsLocalState: true,

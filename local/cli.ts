@@ -13,7 +13,9 @@ import {
   type Flag,
   TOP_LEVEL_FLAGS,
 } from './cli-table.ts';
+import { type DropPlan, planDrop, siblingManifestPath } from './runner/drop-plan.ts';
 import type { LocalPipeline } from './runner/pipeline.ts';
+import { LocalUsageError } from './runner/usage-error.ts';
 import { printSummary } from './summary.ts';
 
 export const EXIT_OK = 0;
@@ -103,12 +105,22 @@ function manifestFor(file: string, explicit: string | undefined): string | undef
     if (!existsSync(explicit)) throw new UsageError(`manifest not found: ${explicit}`);
     return explicit;
   }
-  const sibling = file.replace(/\.csv$/i, '.manifest.json');
-  return sibling !== file && existsSync(sibling) ? sibling : undefined;
+  const sibling = siblingManifestPath(file, false);
+  return sibling && existsSync(sibling) ? sibling : undefined;
+}
+
+/** What `run` uploads for one argument, refused before anything starts when it cannot be dropped. */
+function dropPlanOf(source: string, manifest: string | undefined): DropPlan {
+  try {
+    return planDrop(source, manifest);
+  } catch (error) {
+    if (error instanceof LocalUsageError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 async function runCommand(files: string[], values: FlagValues, io: Io): Promise<number> {
-  if (files.length === 0) throw new UsageError('run needs at least one CSV file');
+  if (files.length === 0) throw new UsageError('run needs at least one CSV file or folder');
   if (values.manifest && files.length > 1)
     throw new UsageError('--manifest applies to one file; give each file a sibling <name>.manifest.json');
   for (const file of files) if (!existsSync(file)) throw new UsageError(`file not found: ${file}`);
@@ -117,10 +129,7 @@ async function runCommand(files: string[], values: FlagValues, io: Io): Promise<
   const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
   if (timeScale !== undefined && !(timeScale > 0))
     throw new UsageError('--time-scale must be a positive number');
-  const plan = files.map((file) => ({
-    file,
-    manifest: manifestFor(file, values.manifest as string | undefined),
-  }));
+  const plan = files.map((file) => dropPlanOf(file, values.manifest as string | undefined));
 
   const s3Endpoint = values['s3-endpoint'] as string | undefined;
   const functionEnvironment = logLevelEnvironment(values['log-level']);
@@ -144,9 +153,13 @@ async function runCommand(files: string[], values: FlagValues, io: Io): Promise<
   }
   try {
     const names = await Promise.all(
-      plan.map(async ({ file, manifest }) => {
-        const name = await pipeline.dropFile(file, { manifest });
-        progress(`[${name}] started for ${file}${manifest ? ` with manifest ${manifest}` : ''}`);
+      plan.map(async (drop) => {
+        const name = await pipeline.drop(drop);
+        const what =
+          drop.kind === 'folder'
+            ? `${drop.source} (${drop.parts.length} file(s) then ${drop.marker.key})`
+            : drop.source;
+        progress(`[${name}] started for ${what}${drop.manifest ? ` with manifest ${drop.manifest}` : ''}`);
         return name;
       }),
     );
@@ -203,7 +216,6 @@ async function serveCommand(args: string[], values: FlagValues, io: Io): Promise
   if (timeScale !== undefined && !(timeScale > 0))
     throw new UsageError('--time-scale must be a positive number');
   const functionEnvironment = logLevelEnvironment(values['log-level']);
-  const { LocalUsageError } = await import('./runner/usage-error.ts');
   let serving: Awaited<ReturnType<typeof startServe>>;
   try {
     serving = await startServe({

@@ -1,7 +1,9 @@
 // `aep-audience serve`: the local drop zone. The embedded S3 server listens on a fixed port so any S3 client
 // (AWS CLI, rclone, an SDK on default settings) can put files under incoming/; each upload goes through the
-// same EventBridge pattern and start-pipeline handler as in AWS and runs the synthesized state machine.
+// same EventBridge pattern and start-pipeline handler as in AWS (which starts a folder drop from its marker
+// only) and runs the synthesized state machine.
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ignoreReason } from '../functions/start-pipeline/start-pipeline.ts';
 import type { StartedRecord } from './runner/drops.ts';
 import type { LocalPipeline } from './runner/pipeline.ts';
 import { LocalUsageError } from './runner/usage-error.ts';
@@ -104,11 +106,14 @@ function printBanner(pipeline: LocalPipeline, options: ServeOptions): void {
   options.print(
     [
       `aep-audience serve: S3 at ${url} (bucket ${pipeline.bucket}, path-style, any access key), AEP: ${target}.`,
-      'Drop files under incoming/ with any S3 client; each CSV starts an execution as in AWS. For example:',
+      'Drop files under incoming/ with any S3 client; each CSV (or .csv.gz) starts an execution as in AWS, and so',
+      'does the _SUCCESS (or Redshift manifest) of a <name>.parts/ folder, uploaded after its parts. For example:',
       '',
       `  export AWS_ACCESS_KEY_ID=${SERVE_ACCESS_KEY.id} AWS_SECRET_ACCESS_KEY=${SERVE_ACCESS_KEY.secret} AWS_DEFAULT_REGION=us-east-1`,
       `  ${aws} cp samples/customers.manifest.json ${bucket}/incoming/customers.manifest.json   # optional, first`,
       `  ${aws} cp samples/customers.csv ${bucket}/incoming/customers.csv`,
+      `  ${aws} cp exports/churn.parts ${bucket}/incoming/churn.parts/ --recursive --exclude _SUCCESS`,
+      `  ${aws} cp exports/churn.parts/_SUCCESS ${bucket}/incoming/churn.parts/_SUCCESS   # last: starts the run`,
       `  ${aws} ls ${bucket}/reports/ --recursive`,
       `  ${aws} cp ${bucket}/reports/<execution>/result.json -`,
       '',
@@ -129,7 +134,7 @@ function printLeftovers(leftovers: Leftover[], print: (line: string) => void): v
 }
 
 /**
- * The CSVs in incoming/ and what became of each: an execution ends by moving its original out, so one still
+ * The CSVs (and folder drops, by their marker) in incoming/ and what became of each: an execution ends by moving its original out, so one still
  * there never started, was interrupted, was stopped by an outage, or was cut off when the process died.
  */
 export async function findLeftovers(pipeline: LocalPipeline): Promise<Leftover[]> {
@@ -140,7 +145,8 @@ export async function findLeftovers(pipeline: LocalPipeline): Promise<Leftover[]
       new ListObjectsV2Command({ Bucket: pipeline.bucket, Prefix: 'incoming/', ContinuationToken: token }),
     );
     for (const object of page.Contents ?? []) {
-      if (object.Key && /\.csv$/i.test(object.Key)) keys.push(object.Key);
+      // What starts a run (start-pipeline's own rule): a CSV, a .csv.gz, a folder drop's completion marker.
+      if (object.Key && ignoreReason(object.Key) === undefined) keys.push(object.Key);
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -1,7 +1,9 @@
-// ArchiveFile: the file made it. Moves the original (and its manifest) to processed/ and writes result.json.
+// ArchiveFile: the file made it. Moves the original (and its manifest) to processed/ and writes result.json; a
+// folder drop's original is its whole `.parts/` folder, kept as one folder (functions/shared/originals.ts).
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../shared/log.ts';
 import { archiveKey, manifestKeyFor, reportKey } from '../shared/naming.ts';
+import { keepOriginal } from '../shared/originals.ts';
 import { deleteObject, moveObject, putJson } from '../shared/s3.ts';
 import { type PipelineState, replacedOf, type TaskEvent } from '../shared/state.ts';
 
@@ -45,8 +47,8 @@ export function validationSummary(validation: PipelineState['validation']) {
 export async function archiveFile(event: TaskEvent, deps: ArchiveFileDeps): Promise<ArchiveResult> {
   const { state, executionName } = event;
   const { bucket, key, versionId } = state.file;
-  const archivedKey = archiveKey('processed', key, executionName);
-  const moved = await moveObject(deps.s3, bucket, versionId ? { key, versionId } : { key }, archivedKey);
+  const kept = await keepOriginal(deps.s3, bucket, { key, versionId }, 'processed', executionName);
+  const { key: archivedKey, outcome: moved } = kept;
   if (moved === 'MISSING') {
     // The audience is already in AEP: failing now would tell the team the opposite of what happened.
     deps.logger.warn('the original was neither in incoming/ nor in processed/', { key, archivedKey });
@@ -80,6 +82,11 @@ export async function archiveFile(event: TaskEvent, deps: ArchiveFileDeps): Prom
   // A redriven execution: its failed attempt left error.json (record-execution-failure); the file made it after
   // all, and one report per outcome is what readers expect. The bucket keeps the old one as a noncurrent version.
   await deleteObject(deps.s3, bucket, reportKey(executionName, 'error.json'));
-  deps.logger.info('archived', { archivedKey, resultKey, moved });
+  deps.logger.info('archived', {
+    archivedKey,
+    resultKey,
+    moved,
+    ...(kept.folder ? { folder: kept.folder } : {}),
+  });
   return { archivedKey, resultKey };
 }

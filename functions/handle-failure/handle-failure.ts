@@ -3,6 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../shared/log.ts';
 import { archiveKey, manifestKeyFor, reportKey } from '../shared/naming.ts';
+import { keepOriginal } from '../shared/originals.ts';
 import { causeMessage } from '../shared/pipeline-errors.ts';
 import { moveObject, putJson } from '../shared/s3.ts';
 import type { FailureState, PipelineState, TaskEvent } from '../shared/state.ts';
@@ -30,9 +31,10 @@ export async function handleFailure(event: TaskEvent, deps: HandleFailureDeps): 
   const code = state.error?.Error || 'UNKNOWN';
   const message = causeMessage(state.error?.Cause) || 'The pipeline failed without a message.';
 
-  const failedKey = archiveKey('failed', key, executionName);
-  // Never lose the original: a failed copy throws before any delete, and the original stays in incoming/.
-  const moved = await moveObject(deps.s3, bucket, versionId ? { key, versionId } : { key }, failedKey);
+  // Never lose the original: a failed copy throws before any delete, and the original stays in incoming/. A
+  // folder drop's original is its whole `.parts/` folder, kept as one folder (functions/shared/originals.ts).
+  const kept = await keepOriginal(deps.s3, bucket, { key, versionId }, 'failed', executionName);
+  const { key: failedKey, outcome: moved } = kept;
   if (moved === 'MISSING') {
     deps.logger.warn('the original was neither in incoming/ nor in failed/', { key, failedKey });
   }
@@ -52,7 +54,9 @@ export async function handleFailure(event: TaskEvent, deps: HandleFailureDeps): 
     stage: stageReached(state),
     failedKey: moved === 'MISSING' ? null : failedKey,
     reports,
-    fix: 'Fix the file (or its manifest) and upload it again under incoming/.',
+    fix: kept.folder
+      ? 'Fix the export (or its manifest) and write the folder again under incoming/, its completion marker last.'
+      : 'Fix the file (or its manifest) and upload it again under incoming/.',
     failedAt: deps.now().toISOString(),
   });
   deps.logger.info('file moved to failed/', { code, failedKey, errorReportKey });

@@ -23,6 +23,11 @@ export const fileRefSchema = z.object({
   versionId: z.string().min(1).optional(),
   sequencer: z.string().min(1),
   size: z.number().int().nonnegative(),
+  /**
+   * The CSV bytes this execution validates, as start-pipeline estimates them: the object's size, a folder
+   * drop's parts summed, a gzip's size times its expected expansion. The `LargeFile?` Choice routes on it.
+   */
+  dataBytes: z.number().int().nonnegative().optional(),
   eventTime: z.string().optional(),
 });
 export type FileRef = z.infer<typeof fileRefSchema>;

@@ -1,9 +1,11 @@
 // start-pipeline: turns an S3 "Object Created" event into one Step Functions execution with a deterministic,
-// readable name; a redelivered event asks for the same name and is logged as a duplicate, never an error.
+// readable name; a redelivered event asks for the same name and is logged as a duplicate, never an error. A
+// folder drop starts once, from its completion marker: the execution input names the marker, never the parts
+// (ValidateFile lists the folder), so the state stays small whatever the number of parts.
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import type { Logger } from '../shared/log.ts';
-import { executionName } from '../shared/naming.ts';
+import { executionName, isCompletionMarker, isPartsFolderName } from '../shared/naming.ts';
 import type { ExecutionInput } from '../shared/state.ts';
 
 export const objectCreatedEventSchema = z.object({
@@ -84,12 +86,29 @@ export function decodeEventKey(key: string, encoding: KeyEncoding): string {
   }
 }
 
-/** Why a key is not a pipeline input, or undefined when it is a CSV under `incoming/`. */
+/**
+ * Why a key is not a pipeline input, or undefined when it is one: a `.csv` or `.csv.gz` under `incoming/`, or the
+ * completion marker (`_SUCCESS`, `manifest`) directly in an `incoming/<path>/<name>.parts/` folder, which starts
+ * the one execution of that folder drop. Every other object of such a folder is ignored: a warehouse writes
+ * many, and only the marker says they are all there.
+ */
 export function ignoreReason(key: string): string | undefined {
   if (!key.startsWith('incoming/')) return 'not under incoming/';
   if (key.endsWith('/')) return 'a folder marker';
+  const folders = key.slice('incoming/'.length).split('/').slice(0, -1);
+  const partsDepth = folders.findIndex((folder) => isPartsFolderName(folder));
+  if (partsDepth >= 0) {
+    const inLast = partsDepth === folders.length - 1;
+    if (!inLast && isPartsFolderName(folders.at(-1) ?? '')) {
+      return 'in a .parts/ folder inside another .parts/ folder: a folder drop is one level, give it its own path';
+    }
+    if (!inLast) return 'in a subfolder of a folder drop: only objects directly in <name>.parts/ are read';
+    return isCompletionMarker(key)
+      ? undefined
+      : 'a part of a folder drop; its completion marker starts the run';
+  }
   if (/\.manifest\.json$/i.test(key)) return 'a manifest (read when its CSV arrives)';
-  if (!/\.csv$/i.test(key)) return 'not a .csv file';
+  if (!/\.csv(\.gz)?$/i.test(key)) return 'not a .csv or .csv.gz file';
   return undefined;
 }
 

@@ -5,6 +5,8 @@ import { METRIC } from '../shared/metric-names.ts';
 import { s3Client } from '../shared/s3.ts';
 import { destinationSchema } from '../shared/state.ts';
 import { taskHandler } from '../shared/task-handler.ts';
+import { isRangeWorker } from './engine/range-worker.ts';
+import { defaultWorkers, ThreadPool } from './engine/thread-pool.ts';
 import { validateFile } from './validate-file.ts';
 
 const env = readEnv(
@@ -14,6 +16,10 @@ const env = readEnv(
     SOURCE_PATH_INCLUDES_BUCKET: z.enum(['true', 'false']).default('true'),
     REQUIRE_MANIFEST: z.enum(['true', 'false']).default('false'),
     IDENTITY_NAMESPACES: z.preprocess(jsonEnv, z.record(z.string(), z.string())).default({ crmid: 'CRMID' }),
+    // 1 in the small function; the large one leaves it unset and parses on every vCPU it has.
+    VALIDATION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+    // Slices handed to the workers; only tests set it, to make many slices of a small file.
+    VALIDATION_SPLIT_BYTES: z.coerce.number().int().positive().optional(),
     MAX_FILE_SIZE_BYTES: z.coerce
       .number()
       .int()
@@ -21,8 +27,12 @@ const env = readEnv(
       .default(10 * 1024 ** 3),
   }),
 );
+const workers = env.VALIDATION_WORKERS ?? defaultWorkers();
 const deps = {
   s3: s3Client(),
+  // Started at init, when Lambda gives the environment its full CPU, and kept warm across invocations.
+  // Not in a range worker itself: a bundle's worker evaluates this module too.
+  pool: workers > 1 && !isRangeWorker() ? new ThreadPool(workers) : undefined,
   config: {
     defaultDestinations: env.DEFAULT_DESTINATIONS,
     defaultTtlInDays: env.DEFAULT_TTL_DAYS,
@@ -30,12 +40,19 @@ const deps = {
     requireManifest: env.REQUIRE_MANIFEST === 'true',
     identityNamespaces: env.IDENTITY_NAMESPACES,
     maxFileSizeBytes: env.MAX_FILE_SIZE_BYTES,
+    workers,
+    splitBytes: env.VALIDATION_SPLIT_BYTES,
   },
 };
 
-export const handler = taskHandler('validate-file', async (event, context) => {
-  const result = await validateFile(event, { ...deps, logger: context.logger });
-  context.metrics.count(METRIC.rows, result.rows);
-  context.metrics.count(METRIC.invalidRows, result.invalidRows);
-  return result;
-});
+/** The handler of both validation functions, named by the function (its logs' and metrics' service). */
+export function validationHandler(service: 'validate-file' | 'validate-large-file') {
+  return taskHandler(service, async (event, context) => {
+    const result = await validateFile(event, { ...deps, logger: context.logger });
+    context.metrics.count(METRIC.rows, result.rows);
+    context.metrics.count(METRIC.invalidRows, result.invalidRows);
+    return result;
+  });
+}
+
+export const handler = validationHandler('validate-file');

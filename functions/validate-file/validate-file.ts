@@ -1,6 +1,6 @@
 // ValidateFile: streams the CSV from S3 through the engine, streams the canonical copy to the audience's
 // staging folder (multipart), writes validation.json and rejects.csv, and plans the audience.
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../shared/log.ts';
@@ -12,10 +12,18 @@ import {
   sourcePath,
   stagingPrefix,
 } from '../shared/naming.ts';
-import { headObject, isNotFound, listedObject, objectExists, putJson } from '../shared/s3.ts';
+import {
+  headObject,
+  isNotFound,
+  listedObject,
+  objectExists,
+  putJson,
+  rangedObjectStream,
+} from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
-import { type EngineResult, validateCsv } from './engine/engine.ts';
+import { type CsvSource, type EngineResult, validateSources } from './engine/engine.ts';
 import { identityTable } from './engine/identities.ts';
+import type { RangePool } from './engine/thread-pool.ts';
 import { type Manifest, ManifestError, manifestDestinations, parseManifest } from './manifest.ts';
 
 export interface ValidateFileConfig {
@@ -26,12 +34,18 @@ export interface ValidateFileConfig {
   /** Normalized header → namespace, merged over the built-in table. */
   identityNamespaces: Record<string, string>;
   maxFileSizeBytes: number;
+  /** Threads that parse: 1 in the small function, the vCPUs in the large one (thread-pool.ts). */
+  workers: number;
+  /** Slice size for the workers (default: the engine's). */
+  splitBytes?: number | undefined;
 }
 
 export interface ValidateFileDeps {
   s3: S3Client;
   config: ValidateFileConfig;
   logger: Logger;
+  /** Workers kept warm across invocations (the large function); started per file when absent. */
+  pool?: RangePool | undefined;
 }
 
 type ManifestLoad = {
@@ -165,8 +179,19 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   const sizeBytes = await originalSize(deps.s3, bucket, key, versionId, state.file.size);
   if (sizeBytes === undefined)
     return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
-  // Over the limit the engine refuses from the size alone: the object is not even opened.
-  const tooLarge = sizeBytes > deps.config.maxFileSizeBytes;
+  const gzip = /\.gz$/i.test(key);
+  const workers = deps.config.workers;
+  const source: CsvSource = {
+    name: key,
+    gzip,
+    size: sizeBytes,
+    // Over the limit the engine refuses from the size alone (a plain file): the object is not even opened.
+    open: async () =>
+      workers > 1
+        ? rangedObjectStream(deps.s3, { bucket, key, versionId, size: sizeBytes })
+        : ((await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })))
+            .Body as Readable),
+  };
 
   const audienceName = manifest?.name ?? audienceNameFromKey(key);
   const regKey = registryKey(audienceName);
@@ -177,17 +202,15 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   const rejects = streamedObject(deps.s3, bucket, rejectsKey, 'row,column,code,message\n');
   let result: EngineResult;
   try {
-    const input = tooLarge
-      ? Readable.from([])
-      : ((await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })))
-          .Body as Readable);
-    result = await validateCsv(input, {
+    result = await validateSources([source], {
       manifest,
       identityHeaders: identityTable(deps.config.identityNamespaces),
       maxFileSizeBytes: deps.config.maxFileSizeBytes,
-      sizeBytes,
       staged: staged.body,
       rejects: rejects.body,
+      workers,
+      splitBytes: deps.config.splitBytes,
+      pool: deps.pool,
     });
   } catch (error) {
     await Promise.allSettled([staged.discard(), rejects.discard()]);
@@ -215,6 +238,7 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
     failure: result.failure,
     fileErrors: result.fileErrors,
     errors: result.errors.slice(0, 100),
+    ...(result.parts ? { parts: result.parts } : {}),
     ...(hasRejects ? { rejects: rejectsKey } : {}),
   });
 
@@ -226,7 +250,12 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
 
   const stagedHead = await headObject(deps.s3, bucket, stagedKey);
   const lastModified = Math.floor((stagedHead?.LastModified?.getTime() ?? Date.now()) / 1000);
-  deps.logger.info('file validated', { rows: result.rows, invalidRows: result.invalidRows, stagedKey });
+  deps.logger.info('file validated', {
+    rows: result.rows,
+    invalidRows: result.invalidRows,
+    stagedKey,
+    workers,
+  });
   return {
     valid: true,
     rows: result.rows,

@@ -63,6 +63,7 @@ const COPY_TARGET = [...STREAMED_WRITE, 's3:PutObjectTagging'];
 
 export class PipelineTasks extends Construct {
   readonly validateFile: TaskFunction;
+  readonly validateLargeFile: TaskFunction;
   readonly aep: Record<AepTaskName, TaskFunction>;
   readonly archiveFile: TaskFunction;
   readonly handleFailure: TaskFunction;
@@ -72,45 +73,59 @@ export class PipelineTasks extends Construct {
     const { bucket, config, logRetention } = props;
     const base = { logRetention, environment: { BUCKET_NAME: bucket.bucketName } };
 
+    const validationEnvironment = {
+      ...base.environment,
+      DEFAULT_DESTINATIONS: JSON.stringify(config.defaultDestinations),
+      DEFAULT_TTL_DAYS: String(config.defaultTtlInDays),
+      SOURCE_PATH_INCLUDES_BUCKET: String(config.sourcePathIncludesBucket),
+      REQUIRE_MANIFEST: String(config.requireManifest),
+      IDENTITY_NAMESPACES: JSON.stringify(config.identityNamespaces),
+      MAX_FILE_SIZE_BYTES: String(config.maxFileSizeBytes),
+    };
     this.validateFile = new TaskFunction(this, 'ValidateFile', {
       ...base,
       name: 'validate-file',
       description: 'Validates an uploaded CSV in one streamed pass and stages its canonical copy',
+      // About 0.58 vCPU: one pass in one thread, for files up to largeFileThresholdBytes.
       memorySize: 1024,
       timeout: Duration.minutes(15),
-      environment: {
-        ...base.environment,
-        DEFAULT_DESTINATIONS: JSON.stringify(config.defaultDestinations),
-        DEFAULT_TTL_DAYS: String(config.defaultTtlInDays),
-        SOURCE_PATH_INCLUDES_BUCKET: String(config.sourcePathIncludesBucket),
-        REQUIRE_MANIFEST: String(config.requireManifest),
-        IDENTITY_NAMESPACES: JSON.stringify(config.identityNamespaces),
-        MAX_FILE_SIZE_BYTES: String(config.maxFileSizeBytes),
-      },
+      environment: { ...validationEnvironment, VALIDATION_WORKERS: '1' },
     });
-    allowUnder(
-      this.validateFile,
-      OBJECT_READ,
-      bucket,
-      'incoming/',
-      'reads an uploaded CSV (the version its event names) and its manifest',
-    );
-    allowUnder(
-      this.validateFile,
-      [...STREAMED_WRITE, 's3:GetObject'],
-      bucket,
-      'staging/',
-      'streams the canonical copy of any file, then heads it for its LastModified',
-    );
-    allowUnder(
-      this.validateFile,
-      STREAMED_WRITE,
-      bucket,
-      'reports/',
-      'writes validation.json and streams rejects.csv of any execution',
-    );
-    // Whether a manifest came with the file (most do not), and whether an unversioned original is still there.
-    allowListUnder(this.validateFile, bucket, ['incoming/']);
+    // The same code with every vCPU Lambda gives (6 at 10,240 MB): byte ranges parsed on worker threads,
+    // read by ranged GETs. Billed by the GB-second, it only runs for the files that need it.
+    this.validateLargeFile = new TaskFunction(this, 'ValidateLargeFile', {
+      ...base,
+      name: 'validate-large-file',
+      description: 'Validates a large CSV by byte ranges on every vCPU and stages its canonical copy',
+      memorySize: 10_240,
+      timeout: Duration.minutes(15),
+      environment: validationEnvironment,
+    });
+    for (const validation of [this.validateFile, this.validateLargeFile]) {
+      allowUnder(
+        validation,
+        OBJECT_READ,
+        bucket,
+        'incoming/',
+        'reads an uploaded CSV (the version its event names) and its manifest',
+      );
+      allowUnder(
+        validation,
+        [...STREAMED_WRITE, 's3:GetObject'],
+        bucket,
+        'staging/',
+        'streams the canonical copy of any file, then heads it for its LastModified',
+      );
+      allowUnder(
+        validation,
+        STREAMED_WRITE,
+        bucket,
+        'reports/',
+        'writes validation.json and streams rejects.csv of any execution',
+      );
+      // Whether a manifest came with the file (most do not), and whether an unversioned original is still there.
+      allowListUnder(validation, bucket, ['incoming/']);
+    }
 
     const aepDescriptions: Record<AepTaskName, string> = {
       'create-audience': 'Creates the AEP external audience, or finds the one this file refreshes',
@@ -199,8 +214,8 @@ export function allowUnder(
 
 /**
  * ListBucket on the bucket, only for listings whose prefix starts with one of `prefixes`: the existence checks
- * (`objectExists`), which list exactly one key and read nothing. A request without a prefix, or under another
- * one, is refused.
+ * (`objectExists`), which list exactly one key and read nothing, and the listing of a folder drop's
+ * `incoming/<path>/<name>.parts/` folder. A request without a prefix, or under another one, is refused.
  */
 export function allowListUnder(task: TaskFunction, bucket: s3.IBucket, prefixes: string[]): void {
   task.function.addToRolePolicy(
@@ -214,7 +229,8 @@ export function allowListUnder(task: TaskFunction, bucket: s3.IBucket, prefixes:
 
 /**
  * Move the original (and its manifest) from incoming/ to `target`: list both keys, head and copy the source
- * that is there, delete it in incoming/.
+ * that is there, delete it in incoming/. A folder drop's original is every object of its `.parts/` folder:
+ * the folder is listed (under incoming/), each object copied and deleted, with the same grants.
  */
 function allowMove(task: TaskFunction, bucket: s3.IBucket, target: string): void {
   allowUnder(

@@ -15,6 +15,7 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FUNCTION_NAMES = [
   'start-pipeline',
   'validate-file',
+  'validate-large-file',
   'create-audience',
   'check-audience',
   'start-ingestion',

@@ -20,6 +20,8 @@ import type { TaskFunction } from './task-function.ts';
 export interface WorkflowProps {
   tasks: PipelineTasks;
   logRetention: logs.RetentionDays;
+  /** Files with more CSV bytes than this are validated by ValidateLargeFile. */
+  largeFileThresholdBytes: number;
 }
 
 const [AEP_UNAVAILABLE, AEP_BUSY] = RETRYABLE_ERROR_CODES;
@@ -91,6 +93,29 @@ export class Workflow extends Construct {
       state.addCatch(handleFailure, { errors: [...CAUGHT_ERROR_CODES], resultPath: '$.error' });
 
     const validateFile = catchWrongInput(invoke('ValidateFile', fns.validateFile, '$.validation', 900));
+    const validateLargeFile = catchWrongInput(
+      invoke('ValidateLargeFile', fns.validateLargeFile, '$.validation', 900),
+    );
+    // By the CSV bytes start-pipeline found (a file's size, a folder's parts summed, a gzip's size times its
+    // expected expansion); an execution started before `dataBytes` existed goes by the object's size.
+    const large = props.largeFileThresholdBytes;
+    const fileSize = new sfn.Choice(this, 'LargeFile?')
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.and(
+            sfn.Condition.isPresent('$.file.dataBytes'),
+            sfn.Condition.numberGreaterThan('$.file.dataBytes', large),
+          ),
+          // Not(IsPresent) rather than `IsPresent: false`, the same in AWS: aws-local-stepfunctions 3.0.0
+          // evaluates `IsPresent: false` on a missing path as false, and the local runs must route alike.
+          sfn.Condition.and(
+            sfn.Condition.not(sfn.Condition.isPresent('$.file.dataBytes')),
+            sfn.Condition.numberGreaterThan('$.file.size', large),
+          ),
+        ),
+        validateLargeFile,
+      )
+      .otherwise(validateFile);
     const rejectFile = new sfn.Pass(this, 'RejectFile', {
       parameters: { 'Error.$': '$.validation.failure.code', 'Cause.$': '$.validation.failure.message' },
       resultPath: '$.error',
@@ -139,6 +164,8 @@ export class Workflow extends Construct {
     const rejected = new sfn.Choice(this, 'Rejected?')
       .when(sfn.Condition.booleanEquals('$.validation.valid', false), rejectFile)
       .otherwise(createAudience.next(audienceReady));
+    validateFile.next(rejected);
+    validateLargeFile.next(rejected);
 
     // Under /aws/vendedlogs/: Step Functions adds every log group it delivers to to the account's CloudWatch
     // Logs resource policy, which is limited to 5,120 characters; log groups under this prefix are enabled
@@ -153,7 +180,7 @@ export class Workflow extends Construct {
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(validateFile.next(rejected)),
+      definitionBody: sfn.DefinitionBody.fromChainable(fileSize),
       comment:
         'One execution per uploaded CSV: validate, create or refresh the AEP audience, ingest, activate',
       // A file may wait for the next UTC day's run budget (onDailyRunLimit "wait"), then ingest.

@@ -1,9 +1,11 @@
-// Files dropped into the bucket and the executions they start: each Object Created event goes through the
-// synthesized upload rule to start-pipeline, as EventBridge does, and started.jsonl says which upload started
-// which execution.
+// Files and folder drops put into the bucket and the executions they start: each Object Created event goes
+// through the synthesized upload rule to start-pipeline, as EventBridge does, and started.jsonl says which
+// upload started which execution.
 import { appendFileSync, createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { manifestKeyFor } from '../../functions/shared/naming.ts';
+import { type DropPlan, localRedshiftManifest, type PlannedUpload } from './drop-plan.ts';
 import { matchesEventPattern } from './event-pattern.ts';
 import { nextSequencer, type ObjectCreated, objectCreatedEvent } from './events.ts';
 import type { Json, TaskFunction } from './synthesized.ts';
@@ -70,23 +72,73 @@ export class Drops {
     file: string,
     options: { key?: string; manifest?: string } = {},
   ): Promise<string> {
-    const { bucket } = this.options;
     const key = options.key ?? `incoming/${path.basename(file)}`;
-    if (options.manifest) {
-      const manifestKey = key.replace(/\.csv$/i, '.manifest.json');
+    return this.drop(s3, {
+      kind: 'file',
+      source: file,
+      upload: { key, file },
+      ...(options.manifest ? { manifest: options.manifest } : {}),
+    });
+  }
+
+  /**
+   * Uploads what a plan says (drop-plan.ts), as a team would: the audience manifest first, a folder drop's
+   * parts next, and last the object that starts the run (the file, or the folder's completion marker);
+   * resolves to the execution that last upload started.
+   */
+  async drop(s3: S3Client, plan: DropPlan): Promise<string> {
+    const starter = plan.kind === 'file' ? plan.upload : plan.marker;
+    if (plan.manifest) {
       await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: readFileSync(options.manifest) }),
+        new PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: manifestKeyFor(starter.key),
+          Body: readFileSync(plan.manifest),
+        }),
       );
     }
+    if (plan.kind === 'folder') {
+      for (const part of plan.parts) await this.upload(s3, part);
+    }
     const before = this.drops.length;
-    const size = statSync(file).size;
+    const body =
+      plan.kind === 'folder' && starter.file && path.basename(starter.key) === 'manifest'
+        ? localRedshiftManifest(readFileSync(starter.file, 'utf8'), this.options.bucket, plan.folder)
+        : undefined;
+    await this.upload(s3, starter, body);
+    const { key } = starter;
+    const drop = this.drops.slice(before).find((d) => d.key === key);
+    if (!drop) throw new LocalUsageError(`no pipeline was triggered for s3://${this.options.bucket}/${key}`);
+    const result = await drop.started;
+    if (result.status !== 'STARTED' || !result.executionName) {
+      throw new LocalUsageError(
+        `start-pipeline did not start an execution for ${key}: ${result.reason ?? result.status}`,
+      );
+    }
+    return result.executionName;
+  }
+
+  /** One PutObject of a local file (or of `body`, or of nothing: an empty marker), with S3's event if need be. */
+  private async upload(s3: S3Client, upload: PlannedUpload, body?: string): Promise<void> {
+    const { bucket } = this.options;
+    const { key } = upload;
+    const content =
+      body !== undefined
+        ? { Body: body, ContentLength: Buffer.byteLength(body) }
+        : upload.file
+          ? { Body: createReadStream(upload.file), ContentLength: statSync(upload.file).size }
+          : { Body: '', ContentLength: 0 };
+    const contentType = /\.gz$/i.test(key)
+      ? 'application/gzip'
+      : /\.csv$/i.test(key)
+        ? 'text/csv'
+        : undefined;
     const put = await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
-        Body: createReadStream(file),
-        ContentLength: size,
-        ContentType: 'text/csv',
+        ...content,
+        ...(contentType ? { ContentType: contentType } : {}),
       }),
     );
     // An endpoint such as moto emits no EventBridge events: the runner sends the Object Created event S3
@@ -95,7 +147,7 @@ export class Drops {
       this.objectCreated({
         bucket,
         key,
-        size,
+        size: content.ContentLength,
         etag: put.ETag ?? '',
         ...(put.VersionId ? { versionId: put.VersionId } : {}),
         sequencer: nextSequencer(),
@@ -103,15 +155,6 @@ export class Drops {
         time: new Date().toISOString(),
       });
     }
-    const drop = this.drops.slice(before).find((d) => d.key === key);
-    if (!drop) throw new LocalUsageError(`no pipeline was triggered for s3://${bucket}/${key}`);
-    const result = await drop.started;
-    if (result.status !== 'STARTED' || !result.executionName) {
-      throw new LocalUsageError(
-        `start-pipeline did not start an execution for ${key}: ${result.reason ?? result.status}`,
-      );
-    }
-    return result.executionName;
   }
 
   /** Waits for every start-pipeline call still going (an upload's execution starts, or not). */

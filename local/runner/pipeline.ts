@@ -12,6 +12,7 @@ import type { NotificationMessage } from '../../functions/shared/notify.ts';
 import type { AepSimulator } from '../aep-simulator/index.ts';
 import type { AwsGateway, GatewayDecision } from '../iam/gateway.ts';
 import { type BootHooks, bootServices, type Closer } from './boot.ts';
+import { type DropPlan, planDrop } from './drop-plan.ts';
 import { Drops, type StartedRecord } from './drops.ts';
 import { type ExecutionSummary, summarizeExecution } from './execution-summary.ts';
 import { recordFailure } from './failure-report.ts';
@@ -28,7 +29,7 @@ import { LocalUsageError } from './usage-error.ts';
 
 export { LOCAL_BUCKET, LOCAL_STATE_MACHINE, LOCAL_TABLE } from './local-names.ts';
 export { causeText } from './progress.ts';
-export type { ExecutionSummary, LocalPipelineOptions, StartedRecord };
+export type { DropPlan, ExecutionSummary, LocalPipelineOptions, StartedRecord };
 export { LocalUsageError };
 
 export class LocalPipeline {
@@ -175,6 +176,25 @@ export class LocalPipeline {
   /** Uploads a CSV (and its manifest first) under incoming/, as a team would; resolves to the execution started. */
   async dropFile(file: string, options: { key?: string; manifest?: string } = {}): Promise<string> {
     return this.startedDrops().dropFile(this.s3, file, options);
+  }
+
+  /**
+   * Uploads a local folder as a warehouse export (its files under `incoming/<name>.parts/`, then its
+   * completion marker, an empty `_SUCCESS` unless it holds one), and the audience manifest first; resolves to
+   * the execution the marker started.
+   */
+  async dropFolder(dir: string, options: { manifest?: string } = {}): Promise<string> {
+    return this.drop(planDrop(dir, options.manifest));
+  }
+
+  /** Uploads what `aep-audience run` planned for one argument (drop-plan.ts). */
+  async drop(plan: DropPlan): Promise<string> {
+    return this.startedDrops().drop(this.s3, plan);
+  }
+
+  /** Waits until start-pipeline has answered every upload so far: each one started an execution, or not. */
+  async uploadsSettled(): Promise<void> {
+    await this.drops?.settled();
   }
 
   private startedDrops(): Drops {

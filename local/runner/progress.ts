@@ -65,7 +65,8 @@ function formatCount(n: unknown): string {
 /** One readable line for a state that just finished, from the part of the state it wrote. */
 function describeState(stateName: string, output: Json): string | undefined {
   switch (stateName) {
-    case 'ValidateFile': {
+    case 'ValidateFile':
+    case 'ValidateLargeFile': {
       const v = output?.validation;
       if (!v) return undefined;
       const ids = Object.entries(v.identities ?? {})

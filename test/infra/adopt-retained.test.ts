@@ -122,7 +122,10 @@ describe('everything an earlier deployment left', () => {
     it("is what the functions' S3 grants name, prefix by prefix", () => {
       const { json } = adopted;
       const under = (prefix: string) => (resource: Json) => flatten(resource) === `${BUCKET_ARN}/${prefix}*`;
-      expect(functionsAllowed(json, 's3:PutObject', under('staging/'))).toEqual(['validate-file']);
+      expect(functionsAllowed(json, 's3:PutObject', under('staging/'))).toEqual([
+        'validate-file',
+        'validate-large-file',
+      ]);
       expect(functionsAllowed(json, 's3:DeleteObject', under('incoming/'))).toEqual([
         'archive-file',
         'handle-failure',

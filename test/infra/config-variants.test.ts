@@ -62,7 +62,7 @@ describe('a stack with an existing secret and a fixed bucket name', () => {
         ]),
       },
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 11);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 12);
   });
 
   it('passes the configuration to validate-file', () => {

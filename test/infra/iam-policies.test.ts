@@ -123,6 +123,15 @@ const EXPECTED: Record<string, string[]> = {
     // validation.json (PutObject) and rejects.csv streamed like the staged copy.
     's3:AbortMultipartUpload,s3:PutObject on <bucket>/reports/*',
   ],
+  'validate-large-file': [
+    LOGS,
+    XRAY,
+    // The same code and grants as validate-file.
+    listUnder('incoming/'),
+    's3:GetObject,s3:GetObjectVersion on <bucket>/incoming/*',
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/staging/*',
+    's3:AbortMultipartUpload,s3:PutObject on <bucket>/reports/*',
+  ],
   'create-audience': AEP_TASK,
   'check-audience': AEP_TASK,
   'start-ingestion': AEP_TASK,

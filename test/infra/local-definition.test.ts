@@ -48,6 +48,7 @@ describe('the local runner and cdk synth', () => {
         'HandleFailure',
         'StartIngestion',
         'ValidateFile',
+        'ValidateLargeFile',
       ].sort(),
     );
   });

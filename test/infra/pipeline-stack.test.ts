@@ -226,6 +226,7 @@ describe('functions', () => {
     expect(settings).toEqual({
       'start-pipeline': [256, 120],
       'validate-file': [1024, 900],
+      'validate-large-file': [10240, 900],
       'create-audience': [256, 120],
       'check-audience': [256, 120],
       'start-ingestion': [256, 120],
@@ -311,12 +312,16 @@ describe('permissions', () => {
       'archive-file',
       'handle-failure',
       'validate-file',
+      'validate-large-file',
     ]);
     expect(functionsAllowed(json, 's3:DeleteObject', under('incoming/'))).toEqual([
       'archive-file',
       'handle-failure',
     ]);
-    expect(functionsAllowed(json, 's3:PutObject', under('staging/'))).toEqual(['validate-file']);
+    expect(functionsAllowed(json, 's3:PutObject', under('staging/'))).toEqual([
+      'validate-file',
+      'validate-large-file',
+    ]);
     expect(functionsAllowed(json, 's3:PutObject', under('processed/'))).toEqual(['archive-file']);
     expect(functionsAllowed(json, 's3:PutObject', under('failed/'))).toEqual(['handle-failure']);
     expect(functionsAllowed(json, 's3:PutObject', under('reports/'))).toEqual([
@@ -324,6 +329,7 @@ describe('permissions', () => {
       'handle-failure',
       'record-execution-failure',
       'validate-file',
+      'validate-large-file',
     ]);
     expect(functionsAllowed(json, 's3:PutObject', under('incoming/'))).toEqual([]);
     // No function gets an object action on the whole bucket.
@@ -406,11 +412,13 @@ describe('state machine', () => {
     });
   });
 
-  it('has the states of the story, starting at ValidateFile', () => {
-    expect(definition.StartAt).toBe('ValidateFile');
+  it('has the states of the story, starting with the choice of validation by size', () => {
+    expect(definition.StartAt).toBe('LargeFile?');
     expect(Object.keys(definition.States).sort()).toEqual(
       [
+        'LargeFile?',
         'ValidateFile',
+        'ValidateLargeFile',
         'Rejected?',
         'RejectFile',
         'CreateAudience',
@@ -434,6 +442,7 @@ describe('state machine', () => {
   it('invokes each task function directly, with the state document, a result path, a timeout, and a next state', () => {
     expect(fnByState).toEqual({
       ValidateFile: 'validate-file',
+      ValidateLargeFile: 'validate-large-file',
       CreateAudience: 'create-audience',
       CheckAudience: 'check-audience',
       StartIngestion: 'start-ingestion',
@@ -444,6 +453,7 @@ describe('state machine', () => {
     });
     const expected: Record<string, [string, number, string]> = {
       ValidateFile: ['$.validation', 900, 'Rejected?'],
+      ValidateLargeFile: ['$.validation', 900, 'Rejected?'],
       CreateAudience: ['$.audience', 120, 'AudienceReady?'],
       CheckAudience: ['$.audience', 60, 'AudienceReady?'],
       StartIngestion: ['$.ingestion', 120, 'IngestionDone?'],

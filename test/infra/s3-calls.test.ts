@@ -63,28 +63,51 @@ function moveCalls(prefix: string): Call[] {
   ];
 }
 
+const VALIDATION_CALLS: { allowed: Call[]; denied: Call[] } = {
+  allowed: [
+    listing(MANIFEST),
+    on('s3:GetObject', MANIFEST),
+    // An unversioned original: listed, then read; a versioned one: HEAD and GetObject by version.
+    listing(KEY),
+    on('s3:GetObject', KEY),
+    on('s3:GetObjectVersion', KEY),
+    // The staged copy through lib-storage (aborted when refused), then its HEAD.
+    on('s3:PutObject', STAGED),
+    on('s3:AbortMultipartUpload', STAGED),
+    on('s3:GetObject', STAGED),
+    on('s3:PutObject', report('validation.json')),
+    on('s3:PutObject', report('rejects.csv')),
+    on('s3:AbortMultipartUpload', report('rejects.csv')),
+  ],
+  denied: [wholeBucket, listing('staging/'), on('s3:GetObject', report('validation.json'))],
+};
+
+const FOLDER = 'incoming/teamA/churn.parts/';
+const PART = `${FOLDER}part-00000.csv`;
+
+/** keepOriginal of a folder drop: the folder listed, each part copied (current version) and deleted. */
+function folderCalls(prefix: string): Call[] {
+  const target = archived(prefix, 'churn.parts/part-00000.csv');
+  return [
+    listing(FOLDER),
+    listing(`${FOLDER}_SUCCESS`),
+    on('s3:GetObject', PART),
+    on('s3:GetObjectTagging', PART),
+    on('s3:PutObject', target),
+    on('s3:PutObjectTagging', target),
+    on('s3:AbortMultipartUpload', target),
+    on('s3:DeleteObject', PART),
+  ];
+}
+
 const CALLS: Record<string, { allowed: Call[]; denied: Call[] }> = {
-  'validate-file': {
-    allowed: [
-      listing(MANIFEST),
-      on('s3:GetObject', MANIFEST),
-      // An unversioned original: listed, then read; a versioned one: HEAD and GetObject by version.
-      listing(KEY),
-      on('s3:GetObject', KEY),
-      on('s3:GetObjectVersion', KEY),
-      // The staged copy through lib-storage (aborted when refused), then its HEAD.
-      on('s3:PutObject', STAGED),
-      on('s3:AbortMultipartUpload', STAGED),
-      on('s3:GetObject', STAGED),
-      on('s3:PutObject', report('validation.json')),
-      on('s3:PutObject', report('rejects.csv')),
-      on('s3:AbortMultipartUpload', report('rejects.csv')),
-    ],
-    denied: [wholeBucket, listing('staging/'), on('s3:GetObject', report('validation.json'))],
-  },
+  'validate-file': VALIDATION_CALLS,
+  // The same code with more vCPUs: the same calls, plus ranged GETs, which are GetObject too.
+  'validate-large-file': VALIDATION_CALLS,
   'archive-file': {
     allowed: [
       ...moveCalls('processed/'),
+      ...folderCalls('processed/'),
       on('s3:PutObject', report('result.json')),
       // A redriven execution's stale error.json.
       on('s3:DeleteObject', report('error.json')),
@@ -97,7 +120,7 @@ const CALLS: Record<string, { allowed: Call[]; denied: Call[] }> = {
     ],
   },
   'handle-failure': {
-    allowed: [...moveCalls('failed/'), on('s3:PutObject', report('error.json'))],
+    allowed: [...moveCalls('failed/'), ...folderCalls('failed/'), on('s3:PutObject', report('error.json'))],
     denied: [
       on('s3:GetObject', archived('failed/', 'churn.manifest.json')),
       on('s3:GetObject', report('error.json')),

@@ -2,7 +2,7 @@
 // synthesized template, each function signing with its own role's credentials. The sample, a rejected file
 // and a refresh end as they do on the embedded server, and neither moto nor the gateway refuses a call.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +92,27 @@ describe('the pipeline with S3 at moto, IAM enforced', () => {
     expect(await pipeline.readJson(`reports/${summary.execution}/error.json`)).toMatchObject({
       code: 'VALIDATION_FAILED',
     });
+    expect(pipeline.denials).toEqual([]);
+  });
+});
+
+describe('a folder drop with S3 at moto, IAM enforced', () => {
+  it('starts one run from its marker and keeps every part together, moto allowing each call', async () => {
+    const local = path.join(workDir, 'moto-folder.parts');
+    mkdirSync(local);
+    const [header, ...rows] = readFileSync(smallCsv, 'utf8').trimEnd().split('\n');
+    writeFileSync(path.join(local, 'part-00000.csv'), `${[header, ...rows.slice(0, 5)].join('\n')}\n`);
+    writeFileSync(path.join(local, 'part-00001.csv'), `${[header, ...rows.slice(5)].join('\n')}\n`);
+
+    const summary = await pipeline.waitFor(await pipeline.dropFolder(local));
+
+    expect(summary.file).toBe('incoming/moto-folder.parts/_SUCCESS');
+    // processed/ once ValidateFile reads folder drops; until then it refuses the empty marker into failed/.
+    const kept = `${summary.status === 'SUCCEEDED' ? 'processed' : 'failed'}/${summary.execution}/moto-folder.parts/`;
+    expect(await keys(kept)).toEqual(
+      ['_SUCCESS', 'part-00000.csv', 'part-00001.csv'].map((n) => `${kept}${n}`),
+    );
+    expect(await keys('incoming/moto-folder.parts/')).toEqual([]);
     expect(pipeline.denials).toEqual([]);
   });
 });

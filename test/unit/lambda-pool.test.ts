@@ -473,7 +473,7 @@ describe('LambdaPool (bundle mode, the synthesized bundles)', () => {
         reason: 'PutObject',
       },
     });
-    expect(result).toEqual({ status: 'IGNORED', reason: 'not a .csv file' });
+    expect(result).toEqual({ status: 'IGNORED', reason: 'not a .csv or .csv.gz file' });
     const line = bundleLogs.find((l) => l.fn === 'start-pipeline' && l.line.includes('"ignored"'));
     expect(JSON.parse(line!.line)).toMatchObject({
       message: 'ignored',

@@ -109,7 +109,7 @@ describe('startPipeline', () => {
   it.each([
     ['incoming/teamA/churn.manifest.json', 'a manifest'],
     ['incoming/teamA/', 'a folder marker'],
-    ['incoming/notes.txt', 'not a .csv file'],
+    ['incoming/notes.txt', 'not a .csv or .csv.gz file'],
     ['staging/audiences/x/churn.csv', 'not under incoming/'],
   ])('ignores %s', async (key, reason) => {
     const result = await startPipeline(objectCreated(key), deps());

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,7 +15,9 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../functions/shared/log.ts';
 import { stagingPrefix } from '../../functions/shared/naming.ts';
+import { rangedObjectStream } from '../../functions/shared/s3.ts';
 import type { Destination, TaskEvent } from '../../functions/shared/state.ts';
+import { ThreadPool } from '../../functions/validate-file/engine/thread-pool.ts';
 import {
   type ValidateFileConfig,
   type ValidateFileDeps,
@@ -80,6 +83,7 @@ function deps(config: Partial<ValidateFileConfig> = {}): ValidateFileDeps {
       requireManifest: false,
       identityNamespaces: { crmid: 'CRMID' },
       maxFileSizeBytes: 10 * 1024 ** 3,
+      workers: 1,
       ...config,
     },
   };
@@ -323,6 +327,89 @@ describe('validateFile: a valid file', () => {
     expect(sent).toContain('CreateMultipartUploadCommand');
     expect(sent).toContain('CompleteMultipartUploadCommand');
     expect(await text(result.staged!.key)).toBe(body);
+  });
+});
+
+describe('validateFile: compressed and large files', () => {
+  it('reads a .csv.gz as it streams and stages plain CSV; the audience name drops .csv.gz', async () => {
+    const { execution } = names('zipped');
+    const key = `incoming/team${runs}/zipped.csv.gz`;
+    const body = 'email,n\nann@example.com,1\nbob@example.com,2\n';
+    await put(key, gzipSync(body));
+
+    const result = await validateFile(event(key, execution), deps());
+
+    expect(result).toMatchObject({ valid: true, rows: 2, audience: { name: `team${runs}/zipped` } });
+    expect(await text(result.staged!.key)).toBe(body);
+  });
+
+  it('refuses a gzip whose decompressed CSV is over the size limit, counted while streaming', async () => {
+    const { execution } = names('bomb');
+    const key = `incoming/team${runs}/bomb.csv.gz`;
+    const rows = Array.from({ length: 20_000 }, (_, i) => `user${i}@example.com,${i}`);
+    const packed = gzipSync(`email,n\n${rows.join('\n')}\n`);
+    await put(key, packed);
+
+    const result = await validateFile(event(key, execution), deps({ maxFileSizeBytes: 100_000 }));
+
+    expect(packed.length).toBeLessThan(100_000);
+    expect(result).toMatchObject({ valid: false, failure: { code: 'VALIDATION_FAILED' } });
+    expect(result.failure!.message).toMatch(/^FILE_TOO_LARGE: .*100000 bytes of CSV once decompressed/);
+  });
+
+  it('refuses a truncated gzip with INVALID_GZIP, naming the object', async () => {
+    const { execution } = names('cut');
+    const key = `incoming/team${runs}/cut.csv.gz`;
+    const packed = gzipSync(`email\n${'ann@example.com\n'.repeat(1000)}`);
+    await put(key, packed.subarray(0, packed.length - 20));
+
+    const result = await validateFile(event(key, execution), deps());
+
+    expect(result.failure?.message).toMatch(new RegExp(`^INVALID_GZIP: ${key} is not a complete gzip file`));
+  });
+
+  it('with workers, reads ranged GETs on threads and stages the same bytes as one pass', async () => {
+    const { key, execution } = names('threads');
+    const rows = Array.from(
+      { length: 60_000 },
+      (_, i) => `user${i}@example.com,"note ${i}\nsecond line",${i}`,
+    );
+    const body = `email,note,n\r\n${rows.join('\n')}\n`;
+    await put(key, body);
+    startRecording();
+    const pool = new ThreadPool(2);
+    try {
+      const result = await validateFile(event(key, execution), { ...deps({ workers: 2 }), pool });
+      expect(result).toMatchObject({ valid: true, rows: 60_000, fields: [{}, {}, { type: 'integer' }] });
+      expect(await text(result.staged!.key)).toBe(`email,note,n\n${rows.join('\n')}\n`);
+      expect(sentInputs.some((i) => typeof i.input.Range === 'string')).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('rangedObjectStream', () => {
+  it('reads an object as ordered ranges, several in flight, the version pinned', async () => {
+    const { key } = names('ranges');
+    const body = Buffer.from(Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join(''));
+    const versionId = await put(key, body);
+    startRecording();
+    const chunks: Buffer[] = [];
+    const stream = rangedObjectStream(
+      s3,
+      { bucket: BUCKET, key, versionId, size: body.length },
+      { rangeBytes: 777, inFlight: 3 },
+    );
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+    expect(sentInputs.filter((i) => i.input.Range).map((i) => i.input.Range)).toEqual(
+      Array.from(
+        { length: Math.ceil(body.length / 777) },
+        (_, n) => `bytes=${n * 777}-${Math.min(body.length, (n + 1) * 777) - 1}`,
+      ),
+    );
+    expect(sentInputs.every((i) => !i.input.Range || i.input.VersionId === versionId)).toBe(true);
   });
 });
 

@@ -52,4 +52,12 @@ function serveRanges(): void {
   });
 }
 
-if (!isMainThread && (workerData as Record<string, unknown> | undefined)?.[RANGE_WORKER_FLAG]) serveRanges();
+/**
+ * Whether this thread is a range worker. A bundle evaluates all of its modules in a worker too, so module-level
+ * code that starts things (the handler's pool) asks first.
+ */
+export function isRangeWorker(): boolean {
+  return !isMainThread && Boolean((workerData as Record<string, unknown> | undefined)?.[RANGE_WORKER_FLAG]);
+}
+
+if (isRangeWorker()) serveRanges();
