@@ -149,6 +149,43 @@ describe('validation by ranges = one pass', () => {
     );
   });
 
+  it('quote-free lines split here = csv-parse reading every line, for any file, chunking and size limit (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        csvFile,
+        fc.integer({ min: 1, max: 97 }),
+        // A size limit cuts the file anywhere (or nowhere).
+        fc.option(fc.nat(), { nil: undefined }),
+        async (bytes, chunkSize, cutAt) => {
+          const maxFileSizeBytes = cutAt === undefined ? undefined : cutAt % (bytes.length + 1);
+          const split = await run(bytes, { maxFileSizeBytes }, chunkSize);
+          staging.splitLines = false;
+          try {
+            expect(await run(bytes, { maxFileSizeBytes }, chunkSize)).toEqual(split);
+          } finally {
+            staging.splitLines = true;
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a size limit right after a CR: the CR ends the line, as csv-parse reads it', async () => {
+    for (const end of ['\r\n', '\r']) {
+      const text = `email,note,value\nann@example.com,a,b${end}bob@example.com,c,d\n`;
+      const maxFileSizeBytes = text.indexOf('\r') + 1;
+      const split = await run(Buffer.from(text), { maxFileSizeBytes });
+      expect(split.result).toMatchObject({ rows: 1, fileErrors: [{ code: 'FILE_TOO_LARGE' }] });
+      staging.splitLines = false;
+      try {
+        expect(await run(Buffer.from(text), { maxFileSizeBytes })).toEqual(split);
+      } finally {
+        staging.splitLines = true;
+      }
+    }
+  });
+
   const pool = new ThreadPool(2);
   afterAll(() => pool.close());
 

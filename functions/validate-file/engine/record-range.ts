@@ -11,11 +11,17 @@ import { StagedBytes } from './staged-bytes.ts';
 
 export const MAX_LISTED_ERRORS = 1000;
 const CUT_SENTINEL = Buffer.from(',,,,,,,,,,,,,,,,');
+const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
+/** The longest unfinished record waited for before csv-parse streams the rest of the range (see `feed`). */
+const MAX_CARRIED_BYTES = 16 * 1024 * 1024;
 
-/** `verbatim: false` re-serializes every row: the tests' reference for the copies of rows as read. */
-export const staging = { verbatim: true };
+/**
+ * The tests' references: `verbatim: false` re-serializes every row (instead of copying rows already canonical);
+ * `splitLines: false` has csv-parse read every line (instead of splitting quote-free ones here).
+ */
+export const staging = { verbatim: true, splitLines: true };
 
 /**
  * csv-parse's options: arrays (no per-row objects), blank lines skipped, widths checked by us. Any of CRLF,
@@ -106,7 +112,18 @@ export class RecordRange {
   private headerDone: boolean;
   private readonly staged: StagedBytes;
   private readonly fed = new FedBytes();
-  /** Where the next record starts (csv-parse's `info.bytes` after the last one), and its count of skipped lines. */
+  /** csv-parse reads everything from here on, as a stream (a record too long to wait for, or the reference). */
+  private streaming: boolean;
+  /** A UTF-8 BOM may still start the range's first bytes (the range starts the file). */
+  private bomPending: boolean;
+  /** Bytes received but not read yet (an unfinished line or record), and the position of the first. */
+  private carry: Buffer = Buffer.alloc(0);
+  private carryStart = 0;
+  /** csv-parse's line count for the range: 1 + every line break read (a CRLF in quotes counts two, as there). */
+  private lines = 1;
+  /** The position of csv-parse's byte 0 (`info.bytes` is relative to the stretch it is given). */
+  private parserBase = 0;
+  /** Where csv-parse's next record starts, and its count of skipped empty lines then. */
   private recordStart = 0;
   private emptyLines = 0;
   /** Input bytes `[runStart, runEnd)` that are staged lines as they are, not yet copied. */
@@ -125,11 +142,16 @@ export class RecordRange {
     nonWhitespace: false,
     bytes: 0,
   };
-  private readonly push = (record: string[]) => this.onRecord(record);
+  private readonly push = (record: string[]) => this.parsedRecord(record);
   private readonly close = () => undefined;
 
   constructor(options: RecordRangeOptions) {
-    this.api = (new Parser(csvParseOptions(options.atStartOfFile)) as unknown as { api: Api }).api;
+    this.streaming = !staging.splitLines;
+    // Splitting lines, the range skips a BOM itself (csv-parse only ever sees stretches after it).
+    this.api = (
+      new Parser(csvParseOptions(options.atStartOfFile && this.streaming)) as unknown as { api: Api }
+    ).api;
+    this.bomPending = options.atStartOfFile && !this.streaming;
     this.columns = options.columns;
     this.onHeader = options.onHeader;
     this.headerDone = options.columns !== undefined;
@@ -163,12 +185,7 @@ export class RecordRange {
     // they sit in is not, whatever the chunking.
     const bad = this.firstUnreadable(chunk);
     const usable = bad ? chunk.subarray(0, bad.at) : chunk;
-    if (usable.length > 0) {
-      this.fed.add(usable);
-      this.parse(usable, false);
-      this.flushRun();
-      this.fed.release(this.recordStart);
-    }
+    if (usable.length > 0) this.feed(usable);
     if (bad && !this.stopped) {
       this.cutHere();
       if (!this.stopped) this.stop({ code: bad.code, message: bad.message });
@@ -182,36 +199,156 @@ export class RecordRange {
   end(options: { flush?: boolean } = {}): RangeResult {
     if (!this.stopped && options.flush === false) this.cutHere();
     else if (!this.stopped) {
-      if (this.utf8Carry.bytes.length > 0)
-        this.stop({ code: 'INVALID_ENCODING', message: 'the file is not valid UTF-8 text' });
-      else this.parse(undefined, true);
+      if (this.utf8Carry.bytes.length > 0) {
+        // The input ends inside a character: unreadable bytes like any other, so the rows before them count
+        // (csv-parse, streaming, had not read the last of them yet: by ranges they counted, in one pass not).
+        this.cutHere();
+        if (!this.stopped)
+          this.stop({ code: 'INVALID_ENCODING', message: 'the file is not valid UTF-8 text' });
+      } else if (this.streaming) this.parseStream(undefined, true);
+      else this.readCarried('end');
     }
-    this.result.lines = this.api.info.lines;
+    this.result.lines = this.lines;
     this.result.observers = (this.columns ?? []).map((c) => observerState(c.observer));
     this.flushRun();
     this.result.staged = this.staged.take();
     return this.result;
   }
 
-  /**
-   * Ends the input where it is without taking the partial record after the last line break: csv-parse still
-   * holds a record whose line break ends the bytes (it looks up to 3 bytes ahead: a CRLF, a quote and a
-   * delimiter), so it gets a few more bytes: commas, valid after anything, which only start a record that is
-   * never finished.
-   */
-  private cutHere(): void {
-    this.parse(CUT_SENTINEL, false);
+  private feed(bytes: Buffer): void {
+    this.fed.add(bytes);
+    if (this.streaming) {
+      this.parseStream(bytes, false);
+      this.flushRun();
+      this.fed.release(this.recordStart);
+      return;
+    }
+    this.carry = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
+    this.readCarried('more');
+    if (!this.stopped && this.carry.length > MAX_CARRIED_BYTES) {
+      // One record longer than this (a huge quoted cell, a file with no line breaks): csv-parse takes it as it
+      // streams, rather than being handed ever longer copies of it.
+      this.streaming = true;
+      const carried = this.carry;
+      this.carry = Buffer.alloc(0);
+      this.parserBase = this.carryStart;
+      this.recordStart = this.carryStart;
+      this.emptyLines = this.api.info.empty_lines;
+      this.parseStream(carried, false);
+    }
+    this.flushRun();
+    // What is still needed: the carried bytes, or (streaming) csv-parse's unfinished record.
+    this.fed.release(this.streaming ? this.recordStart : this.carryStart);
   }
 
-  private parse(buf: Buffer | undefined, end: boolean): void {
+  /**
+   * Ends the input where it is without taking the partial record after the last line break. Streaming,
+   * csv-parse still holds a record whose line break ends the bytes (it looks up to 3 bytes ahead: a CRLF, a
+   * quote and a delimiter), so it gets a few more bytes: commas, valid after anything, which only start a
+   * record that is never finished.
+   */
+  private cutHere(): void {
+    if (this.streaming) this.parseStream(CUT_SENTINEL, false);
+    else this.readCarried('cut');
+  }
+
+  /**
+   * Reads the carried bytes as far as they go: each quote-free line split on its commas here, each record
+   * holding a quote (with the quoted records right after it) by csv-parse. `more`: bytes may follow, so an
+   * unfinished line waits; `end`: the input ends, a last line without a line break is a record; `cut`: the
+   * input was cut short, so it is not, and an unfinished quoted record goes to csv-parse as streaming would
+   * (it may be where the file is broken).
+   *
+   * Why not csv-parse for all: its byte-by-byte state machine is most of the engine's time, and a line with no
+   * quote needs none. csv-parse reads such a line as its bytes between commas (no trimming, no casting, no
+   * comments), ended by CRLF, LF or CR, an empty one skipped; so does this, and every record with a quote is
+   * still csv-parse's, whose line count and messages stay as they are.
+   */
+  private readCarried(mode: 'more' | 'end' | 'cut'): void {
+    const data = this.carry;
+    const base = this.carryStart;
+    const n = data.length;
+    let p = 0;
+    if (this.bomPending) {
+      if (n < 3 && mode === 'more') return;
+      this.bomPending = false;
+      if (n >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) p = 3;
+    }
+    const quotes = new NextByte(data, QUOTE);
+    const lfs = new NextByte(data, LF);
+    const crs = new NextByte(data, CR);
+    while (p < n && !this.stopped) {
+      const quote = quotes.from(p);
+      const lf = lfs.from(p);
+      const cr = crs.from(p);
+      const brk = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (quote !== -1 && (brk === -1 || quote < brk)) {
+        const end = stretchEnd(data, p, quotes, lfs, crs, mode);
+        if (end === -1) {
+          if (mode === 'cut') {
+            // Streamed, csv-parse would have read these bytes (and stopped on a bad quote in them).
+            this.parseStretch(data, base, p, n, false);
+            if (!this.stopped) this.parseStream(CUT_SENTINEL, false);
+            p = n;
+          }
+          break;
+        }
+        this.parseStretch(data, base, p, end, true);
+        p = end;
+        continue;
+      }
+      if (brk === -1) {
+        // A last line without a line break is a record at the end, not at a cut.
+        if (mode === 'end') this.splitRecord(data, base, p, n, n);
+        if (mode !== 'more') p = n;
+        break;
+      }
+      let next = brk + 1;
+      if (brk === cr) {
+        // A CR ends a line on its own unless an LF follows: wait for the byte after it, unless none will come.
+        if (brk + 1 >= n) {
+          if (mode === 'more') break;
+        } else if (data[brk + 1] === LF) next = brk + 2;
+      }
+      // An empty line is skipped, its line break counted (csv-parse's skip_empty_lines).
+      if (brk > p) this.splitRecord(data, base, p, brk, next);
+      this.lines += 1;
+      p = next;
+    }
+    this.carry = data.subarray(p);
+    this.carryStart = base + p;
+  }
+
+  /** A quote-free record `[start, contentEnd)` of `data`, its line break up to `end`. */
+  private splitRecord(data: Buffer, base: number, start: number, contentEnd: number, end: number): void {
+    this.onRecord(data.toString('utf8', start, contentEnd).split(','), base + start, base + end, true, true);
+  }
+
+  /** Records `[start, end)` of `data` (whole, each holding a quote, or the rest at a cut) read by csv-parse. */
+  private parseStretch(data: Buffer, base: number, start: number, end: number, whole: boolean): void {
+    this.parserBase = base + start;
+    this.recordStart = base + start;
+    this.emptyLines = this.api.info.empty_lines;
+    this.runParser(data.subarray(start, end), whole);
+  }
+
+  private parseStream(buf: Buffer | undefined, end: boolean): void {
+    this.runParser(buf, end);
+  }
+
+  /** One call of csv-parse; its line breaks are the range's. */
+  private runParser(buf: Buffer | undefined, end: boolean): void {
+    const before = this.api.info.lines;
+    const linesAt = this.lines;
     const error = this.api.parse(buf, end, this.push, this.close) as
       | (Error & { code?: string; lines?: number })
       | undefined;
+    this.lines = linesAt + (this.api.info.lines - before);
     if (error && !this.stopped) {
       this.stop({
         code: 'CSV_SYNTAX',
         message: parserProblem(error.message),
-        line: error.lines ?? this.api.info.lines,
+        line: linesAt + ((error.lines ?? this.api.info.lines) - before),
       });
     }
   }
@@ -219,18 +356,33 @@ export class RecordRange {
   private stop(stop: RangeStop): void {
     this.stopped = true;
     this.result.stop = stop;
-    this.result.lines = this.api.info.lines;
+    this.result.lines = this.lines;
   }
 
-  private onRecord(record: string[]): void {
-    if (this.stopped) return;
+  /** A record from csv-parse: where it lies, from `info.bytes` at the last record and at this one. */
+  private parsedRecord(record: string[]): void {
     const info = this.api.info;
     const start = this.recordStart;
-    const end = info.bytes;
+    const end = this.parserBase + info.bytes;
     // An empty line csv-parse skipped lies between the last record and this one: its bytes are not all its own.
     const adjacent = info.empty_lines === this.emptyLines;
     this.recordStart = end;
     this.emptyLines = info.empty_lines;
+    this.onRecord(record, start, end, adjacent, false);
+  }
+
+  /**
+   * A record, at `[start, end)` with its line break. `adjacent`: those bytes are the record's alone (no empty
+   * line skipped before it); `quoteFree`: known to hold no quote.
+   */
+  private onRecord(
+    record: string[],
+    start: number,
+    end: number,
+    adjacent: boolean,
+    quoteFree: boolean,
+  ): void {
+    if (this.stopped) return;
     // A line of blanks is a blank line (csv-parse skips only truly empty ones): skipped, not a row.
     if (record.length === 1 && record[0]!.trim() === '') return;
     const result = this.result;
@@ -246,7 +398,8 @@ export class RecordRange {
       return;
     }
     result.rows += 1;
-    const rowIssues = this.checker!.check(record, result.rows);
+    const checker = this.checker!;
+    const rowIssues = checker.check(record, result.rows);
     if (rowIssues) {
       result.invalidRows += 1;
       for (const e of rowIssues) {
@@ -256,9 +409,8 @@ export class RecordRange {
       }
       return;
     }
-    const checker = this.checker!;
     checker.accept(result.identities);
-    if (staging.verbatim && adjacent && checker.verbatim && !this.fed.hasQuote(start, end))
+    if (staging.verbatim && adjacent && checker.verbatim && (quoteFree || !this.fed.hasQuote(start, end)))
       this.stageAsRead(start, end);
     else {
       this.flushRun();
@@ -384,4 +536,71 @@ export function parserProblem(message: string): string {
     .replace(/ at line \d+/g, '')
     .replace(/[,:]?\s*(got|value is|found)\s+"[^"]*"/gi, '')
     .replace(/"[^"]{2,}"/g, '"***"');
+}
+
+/** The next position of one byte value in a buffer, from positions asked in increasing order (one scan). */
+class NextByte {
+  private at: number;
+
+  constructor(
+    private readonly data: Buffer,
+    private readonly value: number,
+  ) {
+    this.at = data.indexOf(value);
+  }
+
+  from(position: number): number {
+    if (this.at !== -1 && this.at < position) this.at = this.data.indexOf(this.value, position);
+    return this.at;
+  }
+}
+
+/**
+ * Where csv-parse's stretch starting at `start` (a record holding a quote) ends: after the first line break
+ * outside quotes, or after later ones while the record after holds a quote too (one call of csv-parse for a
+ * file of quoted rows, not one per row). Outside quotes, as the record cutter reasons (record-cutter.ts), the
+ * quotes before a position are even. -1: not known yet (`more`), or never (`cut`: the record is unfinished).
+ */
+function stretchEnd(
+  data: Buffer,
+  start: number,
+  quotes: NextByte,
+  lfs: NextByte,
+  crs: NextByte,
+  mode: 'more' | 'end' | 'cut',
+): number {
+  const n = data.length;
+  const unfinished = mode === 'end' ? n : -1;
+  let i = start;
+  for (;;) {
+    // The record's end: the first line break that no open quote hides.
+    let brk: number;
+    for (;;) {
+      const quote = quotes.from(i);
+      const lf = lfs.from(i);
+      const cr = crs.from(i);
+      brk = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (quote === -1 || (brk !== -1 && brk < quote)) break;
+      // A quoted stretch: to the quote that closes it (a doubled quote closes and reopens it).
+      const closing = quotes.from(quote + 1);
+      if (closing === -1) return unfinished;
+      i = closing + 1;
+    }
+    if (brk === -1) return unfinished;
+    let next = brk + 1;
+    if (data[brk] === CR) {
+      if (brk + 1 >= n) {
+        if (mode === 'more') return -1;
+      } else if (data[brk + 1] === LF) next = brk + 2;
+    }
+    // The next record joins the stretch when it holds a quote too.
+    const quote = quotes.from(next);
+    if (quote === -1) return next;
+    const lf = lfs.from(next);
+    const cr = crs.from(next);
+    const nextBrk = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+    if (nextBrk !== -1 && nextBrk < quote) return next;
+    if (nextBrk === -1 && mode === 'more') return next;
+    i = next;
+  }
 }

@@ -79,8 +79,14 @@ export class ThreadPool implements RangePool {
   }
 
   /** Each worker's V8 heap, as `v8.getHeapStatistics()` inside it says (the benchmark's memory per worker). */
-  heapStatistics(): Promise<HeapInfo[]> {
-    return Promise.all(this.all.map((w) => w.getHeapStatistics()));
+  async heapStatistics(): Promise<HeapInfo[]> {
+    // An idle worker does not keep the process alive; while it answers, it must.
+    for (const worker of this.all) worker.ref();
+    try {
+      return await Promise.all(this.all.map((w) => w.getHeapStatistics()));
+    } finally {
+      for (const worker of this.all) if (!this.busy.has(worker)) worker.unref();
+    }
   }
 
   async close(): Promise<void> {
