@@ -3,6 +3,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
 import { batchExportProblems } from '../functions/shared/aep/batch-export.ts';
 import { destinationSchema } from '../functions/shared/state.ts';
+import { DEFAULT_LARGE_FILE_THRESHOLD_BYTES, sizeLimitProblems } from './validation-model.ts';
 
 /** The day counts CloudWatch Logs accepts (CDK's RetentionDays enum values). */
 const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
@@ -67,6 +68,7 @@ export const pipelineConfigSchema = z
         z.string().min(1),
       )
       .default({ crmid: 'CRMID' }),
+    /** Larger files (CSV bytes, decompressed) are refused; synth refuses one the model cannot validate in time. */
     maxFileSizeBytes: z
       .number()
       .int()
@@ -74,13 +76,10 @@ export const pipelineConfigSchema = z
       .default(10 * 1024 ** 3),
     /**
      * Files whose CSV data is larger go to ValidateLargeFile (every vCPU of a 10,240 MB function, byte ranges
-     * on worker threads); smaller ones to the small ValidateFile (1,024 MB, one pass).
+     * on worker threads); smaller ones to the small ValidateFile (1,024 MB, one pass). The default is where the
+     * validation model (lib/validation-model.ts) puts the large function's cost within 25% of the small one's.
      */
-    largeFileThresholdBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(256 * 1024 ** 2),
+    largeFileThresholdBytes: z.number().int().positive().default(DEFAULT_LARGE_FILE_THRESHOLD_BYTES),
     /** At least the longest TTL an audience can be extended to, plus margin: AEP re-reads the staged copy. */
     stagingRetentionDays: days.min(120).default(120),
     reportsRetentionDays: days.default(90),
@@ -114,6 +113,11 @@ export const pipelineConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    // A file the stack accepts must be one its validation can finish: Lambda's timeout is not caught, and a
+    // redrive would time out again.
+    for (const problem of sizeLimitProblems(config)) {
+      ctx.addIssue({ code: 'custom', path: [problem.key], message: problem.message });
+    }
     if ((config.secretName === undefined) === (config.secretArn === undefined)) {
       ctx.addIssue({
         code: 'custom',

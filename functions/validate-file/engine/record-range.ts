@@ -223,8 +223,7 @@ export class RecordRange {
       this.fed.release(this.recordStart);
       return;
     }
-    this.carry = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
-    this.readCarried('more');
+    this.readMore(bytes);
     if (!this.stopped && this.carry.length > MAX_CARRIED_BYTES) {
       // One record longer than this (a huge quoted cell, a file with no line breaks): csv-parse takes it as it
       // streams, rather than being handed ever longer copies of it.
@@ -239,6 +238,24 @@ export class RecordRange {
     this.flushRun();
     // What is still needed: the carried bytes, or (streaming) csv-parse's unfinished record.
     this.fed.release(this.streaming ? this.recordStart : this.carryStart);
+  }
+
+  /**
+   * Reads on with `bytes` after the carried ones. The carried bytes are most often the start of a line: they
+   * are joined with this chunk's first line only, not copied with all of it.
+   */
+  private readMore(bytes: Buffer): void {
+    if (this.carry.length > 0) {
+      const lf = bytes.indexOf(LF);
+      if (lf !== -1) {
+        this.carry = Buffer.concat([this.carry, bytes.subarray(0, lf + 1)]);
+        this.readCarried('more');
+        const rest = bytes.subarray(lf + 1);
+        // Still unfinished (a quoted record going on): the rest joins it.
+        this.carry = this.carry.length > 0 ? Buffer.concat([this.carry, rest]) : rest;
+      } else this.carry = Buffer.concat([this.carry, bytes]);
+    } else this.carry = bytes;
+    if (!this.stopped) this.readCarried('more');
   }
 
   /**
