@@ -6,11 +6,17 @@
 // streaming into .local/bench/ and reused after, with its gzip copy (zlib level 6) beside it.
 // Each measurement runs in its own child process (this file with `--measure <name> <file>`), so the peak RSS
 // printed (process.resourceUsage().maxRSS, every thread of the process) is that measurement's alone; each is
-// repeated BENCH_REPEAT times (default 2, alternating) and the best run is kept, the machine being shared.
+// repeated BENCH_REPEAT times (default 2, alternating) and the best run is kept, the machine being shared. Each
+// first runs once, untimed, over the file's first 4 MiB (compiled code, as in a Lambda that has run before), and
+// prints its CPU seconds too (process.cpuUsage: every thread), which the machine's other load moves less than
+// the wall time: a run by ranges that costs no more CPU than one pass would scale with the cores.
 //   baseline:    csv-parse with the engine's options, arrays, rows counted in a 'data' handler, nothing checked.
 //   sequential:  validateCsv end to end, one thread (UTF-8 check, parse, header and row checks, type inference,
 //                identity normalization, staged-copy and rejects.csv writing), outputs to a null sink (a
 //                Writable that drops what it gets): the figure is the engine, not the disk.
+//   sequential-quoted: the same rows with every field quoted (generated once beside the file), one thread: the
+//                slowest common form, where csv-parse reads every record (lib/validation-model.ts judges limits
+//                by it).
 //   workers:     the same file by ranges on BENCH_WORKERS (default 2) worker threads, started and warmed (one
 //                tiny range each) before the clock starts; their start-up is timed on its own.
 //   coordinator: what the reading thread does when ranges are parsed elsewhere, alone: the same run with a
@@ -18,13 +24,15 @@
 //                of the same slices. Reading, quote-parity cutting, slice copies, the ordered merge and the
 //                output writes are timed; no parsing. Its time over the sequential time is the share of a
 //                core the merge takes, which caps the speed-up.
+// The engine reads the file in 1 MiB reads (READ_BYTES).
 //   gzip-1, gzip-N: the .csv.gz, one thread, then N workers (the coordinator decompresses and cuts).
 // Per worker, the workers run also samples each worker's V8 heap (worker.getHeapStatistics every 50 ms).
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -39,6 +47,11 @@ import { CUSTOMER_HEADER, customerRows } from '../scripts/customer-rows.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MB = 1024 * 1024;
+/**
+ * The engine's input arrives in reads of this size: ValidateLargeFile's ranged GETs are 8 MiB, and 64 KiB reads
+ * (fs's default) cost the reading thread twice as much as 1 MiB ones, for every run alike.
+ */
+const READ_BYTES = MB;
 
 interface Measurement {
   name: string;
@@ -47,6 +60,8 @@ interface Measurement {
   bytes: number;
   rows: number;
   maxRssBytes: number;
+  /** CPU seconds of the whole process (every thread, user + system) over `seconds`. */
+  cpuSeconds: number;
   workers: number;
   /** Starting the workers and a first tiny range on each, outside `seconds`. */
   startupSeconds?: number;
@@ -85,6 +100,37 @@ export async function benchFile(megabytes: number): Promise<string> {
   return file;
 }
 
+/** The same rows with every field quoted (written once beside it): all of them read by csv-parse. */
+async function quotedFile(file: string): Promise<string> {
+  const quoted = file.replace(/\.csv$/, '-quoted.csv');
+  if (existsSync(quoted)) return quoted;
+  const out = createWriteStream(`${quoted}.partial`);
+  const quote = (line: string) =>
+    line
+      .match(/("([^"]|"")*"|[^,]*)(,|$)/g)!
+      .filter((cell) => cell !== '')
+      .map((cell) => {
+        const value = cell.replace(/,$/, '');
+        return value.startsWith('"') ? value : `"${value}"`;
+      })
+      .join(',');
+  let batch = '';
+  let rest = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' })) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) batch += `${quote(line)}\n`;
+    if (batch.length > MB) {
+      if (!out.write(batch)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      batch = '';
+    }
+  }
+  out.end(rest ? `${batch}${quote(rest)}\n` : batch);
+  await finished(out);
+  renameSync(`${quoted}.partial`, quoted);
+  return quoted;
+}
+
 /** The gzip copy of `file` (written once beside it). */
 async function gzipFile(file: string): Promise<string> {
   const gz = `${file}.gz`;
@@ -111,7 +157,14 @@ const engineOptions = (): EngineOptions => ({
 async function engineRun(file: string, options: Partial<EngineOptions>): Promise<{ rows: number }> {
   const gzip = file.endsWith('.gz');
   const result = await validateSources(
-    [{ name: file, gzip, size: statSync(file).size, open: () => createReadStream(file) }],
+    [
+      {
+        name: file,
+        gzip,
+        size: statSync(file).size,
+        open: () => createReadStream(file, { highWaterMark: READ_BYTES }),
+      },
+    ],
     { ...engineOptions(), ...options },
   );
   if (!result.valid) throw new Error(`the bench file was refused: ${result.failure?.message}`);
@@ -121,7 +174,7 @@ async function engineRun(file: string, options: Partial<EngineOptions>): Promise
 const benchWorkers = () => Math.max(2, Number(process.env.BENCH_WORKERS ?? 2));
 
 /** A started pool whose workers have each parsed a tiny range (modules loaded, code warm), and how long it took. */
-async function warmPool(size: number): Promise<{ pool: ThreadPool; startupSeconds: number }> {
+async function warmPool(size: number, file: string): Promise<{ pool: ThreadPool; startupSeconds: number }> {
   const started = performance.now();
   const pool = new ThreadPool(size);
   const job: RangeJob = {
@@ -130,7 +183,35 @@ async function warmPool(size: number): Promise<{ pool: ThreadPool; startupSecond
   };
   const row = Buffer.from(`${customerRows().row(1)}\n`);
   await Promise.all(Array.from({ length: size }, () => pool.run(Buffer.from(row), job)));
-  return { pool, startupSeconds: (performance.now() - started) / 1000 };
+  const startupSeconds = (performance.now() - started) / 1000;
+  // Then warm, as a pool kept across invocations is: each worker parses the file's first rows once.
+  const rows = (await warmUpBytes(file)).subarray(CUSTOMER_HEADER.length + 1);
+  await Promise.all(Array.from({ length: size }, () => pool.run(Buffer.from(rows), job)));
+  return { pool, startupSeconds };
+}
+
+/**
+ * The first WARM_UP_BYTES of a file, cut after a line break. Every measurement first runs over them once,
+ * untimed: the code is then compiled as it is in a Lambda that has validated a file before (and a pool's
+ * workers, each an isolate of its own, would otherwise each pay it inside the timing).
+ */
+const WARM_UP_BYTES = 4 * MB;
+async function warmUpBytes(file: string): Promise<Buffer> {
+  const handle = await open(file);
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(WARM_UP_BYTES), 0, WARM_UP_BYTES, 0);
+    return buffer.subarray(0, buffer.lastIndexOf(10, bytesRead - 1) + 1);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function warmEngine(file: string): Promise<void> {
+  const bytes = await warmUpBytes(file.replace(/\.gz$/, ''));
+  await validateSources(
+    [{ name: 'warm-up', gzip: false, open: () => Readable.from([bytes]) }],
+    engineOptions(),
+  );
 }
 
 /** Samples the workers' heaps until stopped; the largest total_heap_size seen. */
@@ -174,32 +255,52 @@ class RecordingPool extends InlinePool {
   }
 }
 
-type Measure = (file: string) => Promise<Omit<Measurement, 'name' | 'seconds' | 'bytes' | 'maxRssBytes'>>;
+type Measure = (
+  file: string,
+) => Promise<Omit<Measurement, 'name' | 'seconds' | 'bytes' | 'maxRssBytes' | 'cpuSeconds'>>;
 
 /** Times `body` alone, with the reading thread's event-loop utilization over the same span. */
-async function timed<T>(body: () => Promise<T>): Promise<{ value: T; seconds: number; busy: number }> {
+async function timed<T>(body: () => Promise<T>): Promise<{ value: T; busy: number }> {
   const elu = performance.eventLoopUtilization();
   const started = performance.now();
+  const cpu = cpuNow();
   const value = await body();
-  const seconds = (performance.now() - started) / 1000;
-  return { value, seconds, busy: performance.eventLoopUtilization(elu).utilization };
+  measured = { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuNow() - cpu };
+  return { value, busy: performance.eventLoopUtilization(elu).utilization };
 }
 
-let measuredSeconds: number | undefined;
+/** The timed span of a measurement that has set-up to leave out (a pool's start, a recording run). */
+let measured: { seconds: number; cpuSeconds: number } | undefined;
+const cpuNow = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 
 const measures: Record<string, Measure> = {
   async baseline(file) {
-    const parser = createReadStream(file).pipe(parse(csvParseOptions(true)));
-    let rows = -1; // the header is not a row
-    parser.on('data', () => {
-      rows += 1;
-    });
-    await finished(parser);
-    return { rows, workers: 1 };
+    const count = async (input: Readable) => {
+      const parser = input.pipe(parse(csvParseOptions(true)));
+      let rows = -1; // the header is not a row
+      parser.on('data', () => {
+        rows += 1;
+      });
+      await finished(parser);
+      return rows;
+    };
+    await count(Readable.from([await warmUpBytes(file)]));
+    const run = await timed(() => count(createReadStream(file, { highWaterMark: READ_BYTES })));
+    return { rows: run.value, workers: 1 };
   },
   async sequential(file) {
-    const { rows } = await engineRun(file, { workers: 1 });
-    return { rows, workers: 1 };
+    await warmEngine(file);
+    const run = await timed(() => engineRun(file, { workers: 1 }));
+    return { rows: run.value.rows, workers: 1 };
+  },
+  async 'sequential-quoted'(file) {
+    const quoted = await quotedFile(file);
+    await warmEngine(quoted);
+    const run = await timed(() => engineRun(quoted, { workers: 1 }));
+    return { rows: run.value.rows, workers: 1 };
   },
   async workers(file) {
     return withWorkers(file);
@@ -210,12 +311,12 @@ const measures: Record<string, Measure> = {
     await engineRun(file, { workers, pool: recording });
     const replay = new ReplayPool(workers, recording.results);
     const run = await timed(() => engineRun(file, { workers, pool: replay }));
-    measuredSeconds = run.seconds;
     return { rows: run.value.rows, workers, coordinatorBusy: run.busy };
   },
   async 'gzip-1'(file) {
-    const { rows } = await engineRun(await gzipFile(file), { workers: 1 });
-    return { rows, workers: 1 };
+    await warmEngine(file);
+    const run = await timed(async () => engineRun(await gzipFile(file), { workers: 1 }));
+    return { rows: run.value.rows, workers: 1 };
   },
   async 'gzip-N'(file) {
     return withWorkers(await gzipFile(file));
@@ -224,11 +325,10 @@ const measures: Record<string, Measure> = {
 
 async function withWorkers(file: string) {
   const workers = benchWorkers();
-  const { pool, startupSeconds } = await warmPool(workers);
+  const { pool, startupSeconds } = await warmPool(workers, file.replace(/\.gz$/, ''));
   const stopSampling = sampleHeaps(pool);
   try {
     const run = await timed(() => engineRun(file, { workers, pool }));
-    measuredSeconds = run.seconds;
     return {
       rows: run.value.rows,
       workers,
@@ -244,12 +344,13 @@ async function withWorkers(file: string) {
 /** In the child: one measurement, printed as a JSON line. */
 async function measure(name: string, file: string): Promise<void> {
   const started = performance.now();
-  measuredSeconds = undefined;
+  const cpu = cpuNow();
+  measured = undefined;
   const figures = await measures[name]!(file);
-  const seconds = measuredSeconds ?? (performance.now() - started) / 1000;
+  const span = measured ?? { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuNow() - cpu };
   const result: Measurement = {
     name,
-    seconds,
+    ...span,
     bytes: statSync(file).size,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     ...figures,
@@ -275,6 +376,7 @@ export async function run(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(',');
   const file = await benchFile(megabytes);
   await gzipFile(file);
+  const quoted = await quotedFile(file);
   const size = statSync(file).size;
   const workers = benchWorkers();
   console.log(
@@ -285,7 +387,7 @@ export async function run(): Promise<void> {
     for (const name of Object.keys(measures)) {
       if (only && !only.includes(name)) continue;
       const m = await inChild(name, file);
-      m.bytes = size;
+      m.bytes = name === 'sequential-quoted' ? statSync(quoted).size : size;
       const kept = best[name];
       if (!kept || m.seconds < kept.seconds) best[name] = m;
     }
@@ -293,7 +395,7 @@ export async function run(): Promise<void> {
   const line = (label: string, m: Measurement | undefined, extra = '') => {
     if (!m) return;
     console.log(
-      `${label.padEnd(22)} ${rate(m)}  ${m.rows.toLocaleString('en-US')} rows in ${m.seconds.toFixed(2)} s  peak RSS ${mb(m.maxRssBytes)}${extra}`,
+      `${label.padEnd(22)} ${rate(m)}  ${m.rows.toLocaleString('en-US')} rows in ${m.seconds.toFixed(2)} s (CPU ${m.cpuSeconds.toFixed(2)} s)  peak RSS ${mb(m.maxRssBytes)}${extra}`,
     );
   };
   const { baseline, sequential, coordinator } = best;
@@ -302,6 +404,7 @@ export async function run(): Promise<void> {
   const gzipN = best['gzip-N'];
   line('baseline (csv-parse)', baseline);
   line('engine, 1 thread', sequential);
+  line('  every field quoted', best['sequential-quoted']);
   line(
     `engine, ${workers} workers`,
     parallel,
@@ -319,6 +422,10 @@ export async function run(): Promise<void> {
     a && b ? (a.seconds / b.seconds).toFixed(2) : 'n/a';
   console.log(`ratio engine/baseline (1 thread): ${ratio(baseline, sequential)}   goal ≥ 0.8`);
   console.log(`speed-up ${workers} workers / 1 thread: ${ratio(sequential, parallel)}×   goal ≥ 1.7×`);
+  if (sequential && parallel)
+    console.log(
+      `  CPU of ${workers} workers / 1 thread: ${(parallel.cpuSeconds / sequential.cpuSeconds).toFixed(2)} (the work ranges add; on ${workers} idle cores the speed-up is at most ${((workers * sequential.cpuSeconds) / parallel.cpuSeconds).toFixed(2)}×)`,
+    );
   if (coordinator && sequential)
     console.log(
       `merge (coordinator alone): ${((coordinator.seconds / sequential.seconds) * 100).toFixed(1)}% of the one-thread time, ${((coordinator.seconds * 1000) / (size / MB)).toFixed(1)} ms per MB`,

@@ -464,10 +464,16 @@ export class RecordRange {
 
   /** Whether any byte is more than whitespace; a UTF-8 BOM at the very start of a file is not content. */
   private noteContent(chunk: Buffer): void {
-    let text = chunk.toString('latin1');
-    if (this.atStart) text = text.replace(/^\xef\xbb\xbf/, '');
+    const bom = this.atStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
     this.atStart = false;
-    if (/\S/.test(text)) this.result.nonWhitespace = true;
+    // A byte scan that stops at the first content byte (the first, most often), rather than a string of the
+    // chunk (a worker's chunk is its whole slice) for a regular expression.
+    for (let i = bom; i < chunk.length; i++) {
+      if (!isWhitespaceByte(chunk[i]!)) {
+        this.result.nonWhitespace = true;
+        return;
+      }
+    }
   }
 
   /** The first byte that is a NUL or starts a sequence that is not UTF-8, with what it means. */
@@ -496,6 +502,14 @@ export class RecordRange {
       };
     return undefined;
   }
+}
+
+/**
+ * Whether a byte, read as latin1, is whitespace for `/\s/` (what this check was before it scanned bytes): tab to
+ * CR, space, and latin1's no-break space (0xa0); 0x85 is not, for JavaScript.
+ */
+function isWhitespaceByte(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0xa0;
 }
 
 /** The length of `data` without a trailing, still incomplete multi-byte character. */
