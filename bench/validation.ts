@@ -26,7 +26,9 @@
 //                core the merge takes, which caps the speed-up.
 // The engine reads the file in 1 MiB reads (READ_BYTES).
 //   gzip-1, gzip-N: the .csv.gz, one thread, then N workers (the coordinator decompresses and cuts).
-// Per worker, the workers run also samples each worker's V8 heap (worker.getHeapStatistics every 50 ms).
+// Per worker, the workers run also samples each worker's memory (worker.getHeapStatistics every 50 ms: its V8
+// heap and the external memory it holds, the slice and its staged copy); the process's peak RSS over the
+// workers is the upper bound (it charges them the reading thread, the slices in flight and Node itself).
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -67,7 +69,7 @@ interface Measurement {
   startupSeconds?: number;
   /** The reading thread's event-loop utilization during `seconds` (1: never idle). */
   coordinatorBusy?: number;
-  /** The largest V8 heap (total_heap_size) any worker reached, sampled. */
+  /** The most memory any worker's isolate held, sampled: its V8 heap (total_heap_size) and external memory. */
   workerHeapPeakBytes?: number;
 }
 
@@ -214,13 +216,14 @@ async function warmEngine(file: string): Promise<void> {
   );
 }
 
-/** Samples the workers' heaps until stopped; the largest total_heap_size seen. */
+/** Samples the workers' memory until stopped; the most any one held (V8 heap and external memory). */
 function sampleHeaps(pool: ThreadPool): () => Promise<number> {
   let peak = 0;
   let running = true;
   const loop = (async () => {
     while (running) {
-      for (const stats of await pool.heapStatistics()) peak = Math.max(peak, stats.total_heap_size);
+      for (const stats of await pool.heapStatistics())
+        peak = Math.max(peak, stats.total_heap_size + stats.external_memory);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
@@ -432,7 +435,7 @@ export async function run(): Promise<void> {
     );
   if (parallel)
     console.log(
-      `peak RSS per worker: ${mb(parallel.maxRssBytes / workers)} (the whole process's peak RSS, coordinator included, / ${workers}); largest worker heap ${mb(parallel.workerHeapPeakBytes ?? 0)}   goal < 200 MB`,
+      `memory per worker: ${mb(parallel.workerHeapPeakBytes ?? 0)} (its V8 heap + external, the most any worker held); at most ${mb(parallel.maxRssBytes / workers)} (the process's peak RSS / ${workers}, the reading thread and Node included)   goal < 200 MB`,
     );
   console.log(`gzip speed-up ${workers} workers / 1 thread: ${ratio(gzip1, gzipN)}×`);
 }
