@@ -76,8 +76,9 @@ export const pipelineConfigSchema = z
       .default(10 * 1024 ** 3),
     /**
      * Files whose CSV data is larger go to ValidateLargeFile (every vCPU of a 10,240 MB function, byte ranges
-     * on worker threads); smaller ones to the small ValidateFile (1,024 MB, one pass). The default is where the
-     * validation model (lib/validation-model.ts) puts the large function's cost within 25% of the small one's.
+     * on worker threads); smaller ones to the small ValidateFile (1,024 MB, one pass), cheaper per file at any
+     * size. The default is the largest power of two the small function validates within a minute, by the
+     * validation model (lib/validation-model.ts, DEFAULT_LARGE_FILE_THRESHOLD_BYTES).
      */
     largeFileThresholdBytes: z.number().int().positive().default(DEFAULT_LARGE_FILE_THRESHOLD_BYTES),
     /** At least the longest TTL an audience can be extended to, plus margin: AEP re-reads the staged copy. */

@@ -25,7 +25,7 @@ describe('loadPipelineConfig', () => {
       requireManifest: false,
       identityNamespaces: { crmid: 'CRMID' },
       maxFileSizeBytes: 10 * 1024 ** 3,
-      largeFileThresholdBytes: 256 * 1024 ** 2,
+      largeFileThresholdBytes: 1024 ** 3,
       stagingRetentionDays: 120,
       reportsRetentionDays: 90,
       processedRetentionDays: 30,
