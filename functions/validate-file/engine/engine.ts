@@ -32,6 +32,8 @@ export type { EngineResult } from './merge.ts';
  * less CPU otherwise.
  */
 export const DEFAULT_SPLIT_BYTES = 4 * 1024 * 1024;
+/** The smallest slice the end of a file is cut into (see `sliceBytes`). */
+const TAIL_SLICE_BYTES = 256 * 1024;
 
 export interface CsvSource {
   /** The key or path, named in a folder drop's reports. */
@@ -235,13 +237,24 @@ export async function validateSources(sources: CsvSource[], options: EngineOptio
           ? { header: partHeader.columns.map((c) => c.name), settings: settingsOf(options) }
           : undefined;
         if (job && !ended) {
-          cutter.setMinBytes(splitBytes);
+          let dispatched = 0;
+          // Near the end of a file of known size, smaller slices: the workers then finish together, rather than
+          // one parsing the last big slice alone (guided self-scheduling: a quarter of each worker's share left).
+          const sliceBytes = () => {
+            const size = source.gzip ? undefined : source.size;
+            if (size === undefined) return splitBytes;
+            const share = Math.floor((size - dispatched) / (pool.size * 4));
+            return Math.min(splitBytes, Math.max(TAIL_SLICE_BYTES, share));
+          };
+          cutter.setMinBytes(sliceBytes());
           const dispatch = async (slice: Buffer) => {
             while (steps.length >= pool.size * 2) await settleOne();
             if (merger.stopped) return;
+            dispatched += slice.length;
             steps.push({ result: pool.run(slice, job) });
           };
           for (let chunk = await nextChunk(); chunk !== undefined; chunk = await nextChunk()) {
+            cutter.setMinBytes(sliceBytes());
             for (const slice of cutter.push(chunk)) await dispatch(slice);
             if (merger.stopped) break;
           }
