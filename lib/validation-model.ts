@@ -20,10 +20,10 @@ export const MEASURED = {
   quotedEngineMBpsPerCore: 32,
   /**
    * CPU that ranges on workers cost over one pass of the same file, the reading thread included: 2 workers
-   * took 1.13–1.15× the CPU seconds of one thread.
+   * took 1.09–1.15× the CPU seconds of one thread.
    */
   rangesCpuOverhead: 0.15,
-  /** The reading thread alone (reading, cutting, merging, writing; parsing replayed): 0.5–1.0 ms per MB. */
+  /** The reading thread alone (reading, cutting, merging, writing; parsing replayed): 0.6–1.0 ms per MB. */
   coordinatorMsPerMB: 1,
   /** gunzip's CPU per MB of CSV (one stream, so on one thread): one-thread gzip run minus plain run, 4.8. */
   gunzipMsPerMB: 5,
