@@ -1,6 +1,6 @@
-// One run of csv-parse over a stretch of a file that starts and ends on record boundaries: the unit of work of
-// the validation engine, whether it is the whole file (one thread) or one byte range of it (a worker). Its
-// result holds only counts and local row numbers, so that ranges merge exactly (merge.ts).
+// One read of a stretch of a file that starts and ends on record boundaries, as csv-parse reads it: the unit of
+// work of the validation engine, whether it is the whole file (one thread) or one byte range of it (a worker).
+// Its result holds only counts and local row numbers, so that ranges merge exactly (merge.ts).
 import { isUtf8 } from 'node:buffer';
 import { Parser } from 'csv-parse';
 import type { Column, ValidationIssue } from './columns.ts';
@@ -93,8 +93,9 @@ export interface RecordRangeOptions {
 }
 
 /**
- * Feeds bytes to csv-parse's synchronous core (no stream: one pass, no per-chunk promises) and checks each
- * record. `write` takes any chunking; the result does not depend on it.
+ * Reads records and checks each: quote-free lines split here, every record holding a quote read by csv-parse's
+ * synchronous core (no stream: no per-chunk promises); see `readCarried`. `write` takes any chunking; the result
+ * does not depend on it.
  *
  * A good row's staged line is most often its own bytes: no quote in them (so no cell holds a comma, a quote or
  * a line break, and none needs quoting), identities already normalized, nothing skipped before it. Such rows
