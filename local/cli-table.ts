@@ -74,6 +74,17 @@ export const FLAGS = {
     'JSON on stdout and nothing else there (run: one object per file, an array for several).',
   ),
   port: flag('port', 'N', 'The S3 port (default 4566; 0 = any free port).'),
+  workers: flag(
+    'workers',
+    'N',
+    "Threads that parse (default: this machine's cores): the file is cut into record-aligned byte ranges, " +
+      'parsed in parallel and merged into exactly what one pass gives. 1 is one pass in one thread.',
+  ),
+  splitBytes: flag(
+    'split-bytes',
+    'B',
+    'The size of the byte ranges (default 8 MiB); small values make many ranges of a small file, for tests.',
+  ),
   host: flag('host', 'H', 'The address to listen on (default 127.0.0.1, this machine only).'),
   stack: flag(
     'stack',
@@ -110,10 +121,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'validate',
-    arguments: '<file.csv>',
+    arguments: '<file.csv | file.csv.gz | folder>',
     group: 'local',
-    description: 'Validates a file as the pipeline would, writing nothing (a dry run).',
-    flags: [F.manifest, F.json, F.help],
+    description:
+      'Validates a file as the pipeline would, writing nothing (a dry run). A folder is read as a folder drop: ' +
+      'its data files in name order as the parts of one file (markers and hidden files left out).',
+    flags: [F.manifest, F.workers, F.splitBytes, F.json, F.help],
   },
   {
     name: 'serve',

@@ -184,18 +184,29 @@ async function runCommand(files: string[], values: FlagValues, io: Io): Promise<
 }
 
 async function validateCommand(files: string[], values: FlagValues, io: Io): Promise<number> {
-  if (files.length !== 1) throw new UsageError('validate takes exactly one CSV file');
+  if (files.length !== 1) throw new UsageError('validate takes exactly one CSV file or folder');
   const [file] = files as [string];
   if (!existsSync(file)) throw new UsageError(`file not found: ${file}`);
   const manifest = manifestFor(file, values.manifest as string | undefined);
+  const count = (name: string, min: number) => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
+  const workers = count('workers', 1);
+  const splitBytes = count('split-bytes', 1);
   const { validateLocalFile } = await import('./validate.ts');
-  const result = await validateLocalFile(file, manifest);
+  const result = await validateLocalFile(file, manifest, undefined, { workers, splitBytes });
   if (values.json) {
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     io.stdout(
       `${result.valid ? 'VALID' : 'INVALID'}  ${file}: ${result.rows} rows, ${result.invalidRows} invalid\n`,
     );
+    for (const p of result.parts ?? [])
+      io.stdout(`  part ${p.key}: ${p.rows} rows, ${p.invalidRows} invalid\n`);
     for (const f of result.fields)
       io.stdout(`  field ${f.name}: ${f.type}${f.identityNs ? ` (identity ${f.identityNs})` : ''}\n`);
     for (const e of result.errors.slice(0, 20)) io.stdout(`  ${e.code}: ${e.message}\n`);

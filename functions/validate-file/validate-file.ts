@@ -7,15 +7,23 @@ import type { Logger } from '../shared/log.ts';
 import {
   audienceNameFromKey,
   manifestKeyFor,
+  partsFolderOf,
   registryKey,
   reportKey,
   sourcePath,
   stagingPrefix,
 } from '../shared/naming.ts';
 import {
+  type ManifestPart,
+  PartsManifestError,
+  parseRedshiftManifest,
+  selectParts,
+} from '../shared/parts.ts';
+import {
   headObject,
   isNotFound,
   listedObject,
+  listPrefix,
   objectExists,
   putJson,
   rangedObjectStream,
@@ -155,6 +163,53 @@ async function originalSize(
   return listed && (listed.Size ?? eventSize);
 }
 
+/**
+ * The parts of a folder drop, in order: for `_SUCCESS`, the data objects of the folder (shared/parts.ts); for
+ * a Redshift `manifest`, the parts it lists, each of which must be there with the size it gives. A refusal
+ * says what is wrong with the folder.
+ */
+async function folderParts(
+  deps: ValidateFileDeps,
+  bucket: string,
+  markerKey: string,
+  markerVersion: string | undefined,
+  folder: string,
+): Promise<{ parts: { key: string; size: number }[] } | { refusal: string }> {
+  const listed = await listPrefix(deps.s3, bucket, folder);
+  let parts: { key: string; size: number }[];
+  if (markerKey.slice(folder.length) === 'manifest') {
+    const object = await deps.s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: markerKey, VersionId: markerVersion }),
+    );
+    let entries: ManifestPart[];
+    try {
+      entries = parseRedshiftManifest(await object.Body!.transformToString('utf-8'), bucket, folder);
+    } catch (error) {
+      if (error instanceof PartsManifestError) return { refusal: `${markerKey}: ${error.message}` };
+      throw error;
+    }
+    const sizes = new Map(listed.map((o) => [o.key, o.size]));
+    const missing = entries.filter((e) => !sizes.has(e.key)).map((e) => e.key);
+    if (missing.length > 0)
+      return {
+        refusal: `${markerKey} lists ${missing.length} part(s) that are not in ${folder}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}; upload them, then the manifest again`,
+      };
+    const short = entries.find((e) => e.size !== undefined && e.size !== sizes.get(e.key));
+    if (short)
+      return {
+        refusal: `${short.key} has ${sizes.get(short.key)} bytes, the manifest says ${short.size}: it may still be uploading; upload it whole, then the manifest again`,
+      };
+    parts = entries.map((e) => ({ key: e.key, size: sizes.get(e.key) ?? 0 }));
+  } else {
+    parts = selectParts(listed, folder).parts;
+  }
+  if (parts.length === 0)
+    return {
+      refusal: `${folder} holds no parts, only its completion marker: upload the export's files first`,
+    };
+  return { parts };
+}
+
 export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Promise<ValidationResult> {
   const { executionName, state } = event;
   const { bucket, key, versionId } = state.file;
@@ -176,22 +231,34 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   const loaded = await loadManifest(deps, bucket, key);
   if (loaded.error) return refuse(loaded.error.code, loaded.error.message);
   const manifest = loaded.manifest;
-  const sizeBytes = await originalSize(deps.s3, bucket, key, versionId, state.file.size);
-  if (sizeBytes === undefined)
-    return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
-  const gzip = /\.gz$/i.test(key);
   const workers = deps.config.workers;
-  const source: CsvSource = {
-    name: key,
-    gzip,
-    size: sizeBytes,
-    // Over the limit the engine refuses from the size alone (a plain file): the object is not even opened.
-    open: async () =>
-      workers > 1
-        ? rangedObjectStream(deps.s3, { bucket, key, versionId, size: sizeBytes })
-        : ((await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })))
-            .Body as Readable),
-  };
+  const open = (part: { key: string; size: number; versionId?: string | undefined }) => async () =>
+    workers > 1
+      ? rangedObjectStream(deps.s3, { bucket, ...part })
+      : ((
+          await deps.s3.send(
+            new GetObjectCommand({ Bucket: bucket, Key: part.key, VersionId: part.versionId }),
+          )
+        ).Body as Readable);
+  const toSource = (part: { key: string; size: number; versionId?: string | undefined }): CsvSource => ({
+    name: part.key,
+    gzip: /\.gz$/i.test(part.key),
+    size: part.size,
+    // Over the limit the engine refuses from the sizes alone (plain parts): nothing is even opened.
+    open: open(part),
+  });
+  const folder = partsFolderOf(key);
+  let sources: CsvSource[];
+  if (folder) {
+    const parts = await folderParts(deps, bucket, key, versionId, folder);
+    if ('refusal' in parts) return refuse('VALIDATION_FAILED', parts.refusal);
+    sources = parts.parts.map(toSource);
+  } else {
+    const sizeBytes = await originalSize(deps.s3, bucket, key, versionId, state.file.size);
+    if (sizeBytes === undefined)
+      return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
+    sources = [toSource({ key, size: sizeBytes, versionId })];
+  }
 
   const audienceName = manifest?.name ?? audienceNameFromKey(key);
   const regKey = registryKey(audienceName);
@@ -202,7 +269,8 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   const rejects = streamedObject(deps.s3, bucket, rejectsKey, 'row,column,code,message\n');
   let result: EngineResult;
   try {
-    result = await validateSources([source], {
+    result = await validateSources(sources, {
+      folder: folder !== undefined,
       manifest,
       identityHeaders: identityTable(deps.config.identityNamespaces),
       maxFileSizeBytes: deps.config.maxFileSizeBytes,

@@ -22,14 +22,6 @@ const SPARK_PARTS: Record<string, string> = {
   'part-00002-4d1e.c000.csv': part(40, 60),
 };
 
-/**
- * The assertions that hold only once ValidateFile reads a folder drop's parts and gzip (issue 14, the
- * validation side): the runs end SUCCEEDED with the rows of every part. Until then ValidateFile reads the marker
- * or the compressed bytes as a CSV and rejects them, and the assertions here check only what the drop
- * convention owns: which upload starts what, the names, and that the original is kept whole either way.
- */
-const VALIDATE_FILE_READS_DROPS = false;
-
 /** `aws` v1 or v2 on the PATH; without it the awscli cases are skipped (the folder run below still runs). */
 const HAS_AWSCLI = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 const run = promisify(execFile);
@@ -138,19 +130,17 @@ describe.skipIf(!HAS_AWSCLI)('a Spark folder drop through serve with the AWS CLI
     expect(await keys(FOLDER)).toEqual([]);
     expect(serving.pipeline.denials).toEqual([]);
 
-    if (VALIDATE_FILE_READS_DROPS) {
-      expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
-      const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
-      expect(result).toMatchObject({
-        archivedKey: kept,
-        audienceName: 'drops/spark',
-        validation: { rows: 60 },
-      });
-      const validation = JSON.parse(await text(`reports/${execution!.name}/validation.json`));
-      expect(validation.parts.map((p: { key: string }) => p.key)).toEqual(
-        Object.keys(SPARK_PARTS).map((name) => `${FOLDER}${name}`),
-      );
-    }
+    expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
+    const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
+    expect(result).toMatchObject({
+      archivedKey: kept,
+      audienceName: 'drops/spark',
+      validation: { rows: 60 },
+    });
+    const validation = JSON.parse(await text(`reports/${execution!.name}/validation.json`));
+    expect(validation.parts.map((p: { key: string }) => p.key)).toEqual(
+      Object.keys(SPARK_PARTS).map((name) => `${FOLDER}${name}`),
+    );
   }, 90_000);
 
   it('starts exactly one execution when one `cp --recursive` uploads the parts and _SUCCESS at once', async () => {
@@ -184,11 +174,9 @@ describe.skipIf(!HAS_AWSCLI)('a .csv.gz through serve with the AWS CLI', () => {
     expect(Buffer.from(await object.Body!.transformToByteArray()).equals(gzipped)).toBe(true);
     expect(await keys('incoming/drops/gz-list')).toEqual([]);
 
-    if (VALIDATE_FILE_READS_DROPS) {
-      expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
-      const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
-      expect(result).toMatchObject({ audienceName: 'drops/gz-list', validation: { rows: 30 } });
-    }
+    expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
+    const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
+    expect(result).toMatchObject({ audienceName: 'drops/gz-list', validation: { rows: 30 } });
   }, 90_000);
 });
 
@@ -221,9 +209,7 @@ describe('a local folder run (aep-audience run <folder>)', () => {
       `s3://${BUCKET}/${folder}0001_part_00`,
     ]);
 
-    if (VALIDATE_FILE_READS_DROPS) {
-      expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
-      expect(summary).toMatchObject({ validation: { rows: 25 } });
-    }
+    expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
+    expect(summary).toMatchObject({ validation: { rows: 25 } });
   }, 90_000);
 });

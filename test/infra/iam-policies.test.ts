@@ -108,6 +108,8 @@ const EXPECTED: Record<string, string[]> = {
     XRAY,
     EXECUTIONS,
     'states:StartExecution on <state-machine>',
+    // A folder drop's marker: the folder listed to size the run (the LargeFile? Choice).
+    listUnder('incoming/'),
     // Its on-failure destination: Lambda sends the failed event there with the function's role.
     'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on <start-failure-queue>',
   ],
