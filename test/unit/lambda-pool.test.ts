@@ -435,7 +435,7 @@ describe('LambdaPool (bundle mode, the synthesized bundles)', () => {
     await pool?.close();
   });
 
-  it('bundles the ten functions from the template, each an index.mjs in its asset folder', () => {
+  it('bundles the eleven functions from the template, each an index.mjs in its asset folder', () => {
     expect(Object.keys(bundles.functions).sort()).toEqual([
       'activate-destinations',
       'archive-file',
@@ -447,6 +447,7 @@ describe('LambdaPool (bundle mode, the synthesized bundles)', () => {
       'start-ingestion',
       'start-pipeline',
       'validate-file',
+      'validate-large-file',
     ]);
     for (const bundle of Object.values(bundles.functions)) {
       expect(bundle.bundleDir.startsWith(bundles.assemblyDir)).toBe(true);
