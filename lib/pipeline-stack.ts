@@ -52,6 +52,7 @@ export class PipelineStack extends Stack {
     this.credentials = new AepCredentials(this, 'AepCredentials', {
       secretName: config.secretName,
       secretArn: config.secretArn,
+      teamSecretArns: Object.values(config.teams).flatMap((team) => (team.secretArn ? [team.secretArn] : [])),
     });
     this.tasks = new PipelineTasks(this, 'Tasks', {
       bucket,
@@ -80,7 +81,10 @@ export class PipelineStack extends Stack {
     for (const task of functions) {
       task.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', config.metricsNamespace);
     }
-    this.topics = new NotificationTopics(this, 'Notifications', { alarmEmail: config.alarmEmail });
+    this.topics = new NotificationTopics(this, 'Notifications', {
+      alarmEmail: config.alarmEmail,
+      teams: config.teams,
+    });
     for (const ending of [
       this.tasks.archiveFile,
       this.tasks.handleFailure,

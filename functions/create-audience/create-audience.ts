@@ -6,10 +6,16 @@
 import type { CreateAudienceResult } from '../shared/aep/api.ts';
 import { AepConflictError, AepError } from '../shared/aep/errors.ts';
 import { type AepTaskDeps, audienceRunLimitError, requirePart } from '../shared/aep-context.ts';
-import { registryKey as registryKeyOf } from '../shared/naming.ts';
+import { registryKey as registryKeyOf, scopeOf } from '../shared/naming.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { firstPoll } from '../shared/polling.ts';
-import { firstGeneration, type Lineage, lineageOf, type RegistryItem } from '../shared/registry.ts';
+import {
+  firstGeneration,
+  type Lineage,
+  lineageOf,
+  type RegistryItem,
+  STACK_NAME_OWNER,
+} from '../shared/registry.ts';
 import type { AudiencePlan, AudienceState, TaskEvent, ValidationResult } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
@@ -68,7 +74,7 @@ function successorOf(item: RegistryItem, plan: AudiencePlan): Generation {
   const { generation, chainKey, chainName, replaces = [] } = lineageOf(item);
   const name = `${chainName} #${generation + 1}`;
   return {
-    plan: planNamed(plan, name, registryKeyOf(name)),
+    plan: planNamed(plan, name, registryKeyOf(name, scopeOf(plan))),
     lineage: {
       generation: generation + 1,
       chainKey,
@@ -96,6 +102,25 @@ async function adoptExisting(generation: Generation, deps: AepTaskDeps): Promise
 }
 
 /**
+ * Hold the audience's name in its sandbox for this file's team before AEP is asked to create it: a name
+ * another team holds there is refused, with this execution's claim released, rather than met as AEP's 409 or,
+ * worse, adopted as this team's.
+ */
+async function holdName(plan: AudiencePlan, execution: string, deps: AepTaskDeps): Promise<void> {
+  const { sandboxName, team } = deps.config;
+  const owner = team ?? STACK_NAME_OWNER;
+  const holder = await deps.registry.claimName(sandboxName, plan.name, owner);
+  if (holder === owner) return;
+  await deps.registry.releaseFailedCreation(plan.registryKey, execution);
+  const whose = holder === STACK_NAME_OWNER ? 'the files outside every team' : `team "${holder}"`;
+  throw new PipelineError(
+    'AEP_REQUEST_REJECTED',
+    `The audience name "${plan.name}" in sandbox "${sandboxName}" belongs to ${whose}; two teams cannot ` +
+      'share an audience name in one sandbox. Rename the file (or set "name" in its manifest)',
+  );
+}
+
+/**
  * POST the audience. `resuming` is true when this execution's own claim was already there: an earlier attempt
  * may have created the audience without learning so, and a 409 then means "it did"
  * (docs/architecture.md#retries-and-idempotency).
@@ -108,6 +133,7 @@ async function create(
   resuming: boolean,
 ): Promise<AudienceState> {
   const { plan } = generation;
+  await holdName(plan, execution, deps);
   let result: CreateAudienceResult;
   try {
     result = await deps.aep.createAudience({
@@ -124,6 +150,11 @@ async function create(
     if (error instanceof AepError && !error.retryable) {
       // Terminal: nothing was created, so free the name for a fixed re-upload.
       await deps.registry.releaseFailedCreation(plan.registryKey, execution);
+      await deps.registry.releaseName(
+        deps.config.sandboxName,
+        plan.name,
+        deps.config.team ?? STACK_NAME_OWNER,
+      );
     }
     if (error instanceof AepConflictError) {
       throw new PipelineError(

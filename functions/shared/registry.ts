@@ -83,7 +83,16 @@ export interface RegistryItem {
   createdAt: string;
   /** ISO 8601. */
   updatedAt: string;
+  /**
+   * The configured team and the sandbox of the audience (the parts of its key before the name); absent on the
+   * items of files outside every team and on items written before teams existed.
+   */
+  team?: string;
+  sandbox?: string;
 }
+
+/** Who holds an audience name in a sandbox: a configured team, or the files outside every team. */
+export const STACK_NAME_OWNER = '-';
 
 export type ReserveRunOutcome = 'RESERVED' | 'ALREADY_RESERVED' | 'LIMIT_REACHED';
 
@@ -134,6 +143,11 @@ export class Registry {
     return `AUDIENCE#${registryKey}`;
   }
 
+  /** The item that says which team an AEP audience name belongs to in a sandbox (AEP's names are per sandbox). */
+  static nameKey(sandbox: string, audienceName: string): string {
+    return `NAME#${sandbox}#${audienceName.toLowerCase()}`;
+  }
+
   private timestamp(): string {
     return new Date(this.now()).toISOString();
   }
@@ -179,7 +193,54 @@ export class Registry {
       flows: {},
       createdAt: at,
       updatedAt: at,
+      ...(plan.team === undefined ? {} : { team: plan.team }),
+      ...(plan.sandbox === undefined ? {} : { sandbox: plan.sandbox }),
     };
+  }
+
+  /**
+   * Claim `audienceName` in `sandbox` for `owner` (a team, or STACK_NAME_OWNER) before the pipeline creates an
+   * audience of that name there: the owner that holds it, `owner` itself when the claim is (or was) its own.
+   * Two teams' registry keys differ, so only this item stops the second from creating a name the first has.
+   */
+  async claimName(sandbox: string, audienceName: string, owner: string): Promise<string> {
+    const pk = Registry.nameKey(sandbox, audienceName);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, owner, sandbox, audienceName, createdAt: this.timestamp() },
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return owner;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const answer = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    // Released between the put and the read: nobody holds it, and the caller's retry claims it.
+    return String(answer.Item?.owner ?? owner);
+  }
+
+  /** Give the name back (its creation failed for good); only `owner` can. */
+  async releaseName(sandbox: string, audienceName: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.nameKey(sandbox, audienceName) },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** Put `item` unless an item with its key exists; the existing item when it does. */

@@ -81,6 +81,12 @@ export const audiencePlanSchema = z.object({
   labels: z.array(z.string()).optional(),
   /** A manifest `audienceId`: refresh that audience, create nothing. */
   audienceId: z.string().optional(),
+  /**
+   * The configured team the file belongs to and its sandbox: part of the registry key (naming.ts). Absent for
+   * a file that takes the stack's settings, whose key is the name alone, as before teams existed.
+   */
+  team: z.string().optional(),
+  sandbox: z.string().optional(),
 });
 export type AudiencePlan = z.infer<typeof audiencePlanSchema>;
 
@@ -95,7 +101,13 @@ export const validationResultSchema = z.object({
   /** Present when `valid` is false: the pipeline code and a readable message. */
   failure: z
     .object({
-      code: z.enum(['VALIDATION_FAILED', 'MANIFEST_INVALID', 'MANIFEST_MISSING', 'CONFIG_INVALID']),
+      code: z.enum([
+        'VALIDATION_FAILED',
+        'MANIFEST_INVALID',
+        'MANIFEST_MISSING',
+        'TEAM_UNKNOWN',
+        'CONFIG_INVALID',
+      ]),
       message: z.string(),
     })
     .optional(),

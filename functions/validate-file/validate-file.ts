@@ -6,8 +6,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../shared/log.ts';
 import {
   audienceNameFromKey,
+  legacyRegistryKey,
   manifestKeyFor,
   partsFolderOf,
+  type RegistryScope,
   registryKey,
   reportKey,
   sourcePath,
@@ -19,6 +21,8 @@ import {
   parseRedshiftManifest,
   selectParts,
 } from '../shared/parts.ts';
+import { PipelineError } from '../shared/pipeline-errors.ts';
+import type { RegistryItem } from '../shared/registry.ts';
 import {
   headObject,
   isNotFound,
@@ -29,6 +33,7 @@ import {
   rangedObjectStream,
 } from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
+import { type TeamOf, type TeamsConfig, teamOf } from '../shared/teams.ts';
 import { type CsvSource, type EngineResult, validateSources } from './engine/engine.ts';
 import { identityTable } from './engine/identities.ts';
 import type { RangePool } from './engine/thread-pool.ts';
@@ -48,9 +53,25 @@ export interface ValidateFileConfig {
   splitBytes?: number | undefined;
 }
 
+/** What ValidateFile reads of a registry item: whose it is and where its files are staged. */
+export type LegacyAudienceItem = Pick<
+  RegistryItem,
+  'registryKey' | 'stagingPrefix' | 'audienceName' | 'createdByExecution' | 'team'
+>;
+
+/** The registry items ValidateFile reads: a team's audience written before teams existed. */
+export interface LegacyAudienceLookup {
+  get(registryKey: string): Promise<LegacyAudienceItem | undefined>;
+}
+
 export interface ValidateFileDeps {
   s3: S3Client;
+  /** The stack's settings; a configured team's file uses its team's over them (configFor). */
   config: ValidateFileConfig;
+  /** The configured teams; none is a stack without teams. */
+  teams?: TeamsConfig | undefined;
+  /** The registry, to find a team's audiences written under the keys before teams (none: not looked up). */
+  registry?: LegacyAudienceLookup | undefined;
   logger: Logger;
   /** Workers kept warm across invocations (the large function); started per file when absent. */
   pool?: RangePool | undefined;
@@ -210,13 +231,65 @@ async function folderParts(
   return { parts };
 }
 
-export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Promise<ValidationResult> {
+/** The settings a file is validated and planned with: its team's over the stack's. */
+export function configFor(config: ValidateFileConfig, team: TeamOf): ValidateFileConfig {
+  if (team.kind !== 'team') return config;
+  const own = team.settings;
+  return {
+    ...config,
+    ...(own.defaultDestinations ? { defaultDestinations: own.defaultDestinations } : {}),
+    ...(own.defaultTtlInDays !== undefined ? { defaultTtlInDays: own.defaultTtlInDays } : {}),
+    ...(own.requireManifest !== undefined ? { requireManifest: own.requireManifest } : {}),
+    ...(own.identityNamespaces ? { identityNamespaces: own.identityNamespaces } : {}),
+  };
+}
+
+/** The registry scope of a configured team's file: its sandbox and its name. */
+function scopeFor(team: TeamOf): RegistryScope | undefined {
+  if (team.kind !== 'team') return undefined;
+  const sandbox = team.settings.sandboxName;
+  if (!sandbox) {
+    throw new PipelineError('CONFIG_INVALID', `Team "${team.team}" has no sandboxName in PIPELINE_TEAMS`);
+  }
+  return { sandbox, team: team.team };
+}
+
+/**
+ * The registry key and staging folder of the audience: the team's own key, or, when it has no item yet, the item
+ * its team had before teams existed (today's key, the name alone), so that the upload refreshes that audience
+ * (staged where AEP reads it) instead of meeting AEP's 409. An item under the old key is the team's when it
+ * records no team and came from the team's folder: its name (from the key) starts with `<team>/`, or its first
+ * execution was named for a file there.
+ */
+async function plannedKey(
+  audienceName: string,
+  scope: RegistryScope | undefined,
+  registry: LegacyAudienceLookup | undefined,
+): Promise<{ registryKey: string; stagingPrefix: string }> {
+  const own = registryKey(audienceName, scope);
+  if (scope && registry && !(await registry.get(own))) {
+    const legacy = await registry.get(legacyRegistryKey(audienceName));
+    const team = scope.team.toLowerCase();
+    const fromTeamFolder =
+      legacy !== undefined &&
+      legacy.team === undefined &&
+      (legacy.audienceName.toLowerCase().startsWith(`${team}/`) ||
+        legacy.createdByExecution.toLowerCase().startsWith(`${team}-`));
+    if (legacy && fromTeamFolder)
+      return { registryKey: legacy.registryKey, stagingPrefix: legacy.stagingPrefix };
+  }
+  return { registryKey: own, stagingPrefix: stagingPrefix(own) };
+}
+
+export async function validateFile(event: TaskEvent, stackDeps: ValidateFileDeps): Promise<ValidationResult> {
   const { executionName, state } = event;
   const { bucket, key, versionId } = state.file;
   const reports = { validation: reportKey(executionName, 'validation.json') };
   const rejectsKey = reportKey(executionName, 'rejects.csv');
+  const team = teamOf(key, stackDeps.teams ?? { teams: {}, unknownTeams: 'defaults' });
+  const deps: ValidateFileDeps = { ...stackDeps, config: configFor(stackDeps.config, team) };
   const refuse = async (
-    code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID' | 'MANIFEST_MISSING',
+    code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID' | 'MANIFEST_MISSING' | 'TEAM_UNKNOWN',
     message: string,
   ) => {
     await putJson(deps.s3, bucket, reports.validation, {
@@ -228,6 +301,8 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
     return rejected(code, message, reports);
   };
 
+  if (team.kind === 'rejected') return refuse('TEAM_UNKNOWN', team.message);
+  const scope = scopeFor(team);
   const loaded = await loadManifest(deps, bucket, key);
   if (loaded.error) return refuse(loaded.error.code, loaded.error.message);
   const manifest = loaded.manifest;
@@ -261,8 +336,7 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
   }
 
   const audienceName = manifest?.name ?? audienceNameFromKey(key);
-  const regKey = registryKey(audienceName);
-  const prefix = stagingPrefix(regKey);
+  const { registryKey: regKey, stagingPrefix: prefix } = await plannedKey(audienceName, scope, deps.registry);
   const stagedKey = `${prefix}${executionName}.csv`;
 
   const staged = streamedObject(deps.s3, bucket, stagedKey);
@@ -342,6 +416,7 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
       ...(manifest?.description ? { description: manifest.description } : {}),
       ...(manifest?.labels ? { labels: manifest.labels } : {}),
       ...(manifest?.audienceId ? { audienceId: manifest.audienceId } : {}),
+      ...(scope ? { team: scope.team, sandbox: scope.sandbox } : {}),
     },
     destinations: (manifest && manifestDestinations(manifest)) ?? deps.config.defaultDestinations,
     ...(loaded.key ? { manifestKey: loaded.key } : {}),

@@ -11,6 +11,7 @@ import {
   PREFIX_DIMENSION,
   ROUTE_DIMENSION,
   SERVICE_DIMENSION,
+  TEAM_DIMENSION,
 } from '../../functions/shared/metric-names.ts';
 import type { FunctionName, TaskFunction } from './task-function.ts';
 
@@ -110,6 +111,24 @@ export class PipelineDashboard extends Construct {
             left: [
               // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label (each series named by its prefix), not a template.
               search(PREFIX_DIMENSION, METRIC.filesRejected, 'Sum', "${PROP('Dim.prefix')}"),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            ...wide,
+            title: 'Files succeeded by team (first folder under incoming/)',
+            left: [
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label, not a template.
+              search(TEAM_DIMENSION, METRIC.filesSucceeded, 'Sum', "${PROP('Dim.team')}"),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            ...wide,
+            title: 'Files failed by team (first folder under incoming/)',
+            left: [
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label, not a template.
+              search(TEAM_DIMENSION, METRIC.filesFailed, 'Sum', "${PROP('Dim.team')}"),
             ],
           }),
         ],

@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { PipelineConfig } from '../config.ts';
+import { TEAMS_ENV, UNKNOWN_TEAMS_ENV } from '../../functions/shared/teams.ts';
+import type { PipelineConfig, TeamSettings } from '../config.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { AepCredentials } from './aep-credentials.ts';
 import type { AudienceRegistry } from './audience-registry.ts';
@@ -73,8 +74,18 @@ export class PipelineTasks extends Construct {
     const { bucket, config, logRetention } = props;
     const base = { logRetention, environment: { BUCKET_NAME: bucket.bucketName } };
 
+    const hasTeams = Object.keys(config.teams).length > 0;
     const validationEnvironment = {
       ...base.environment,
+      ...teamsEnvironment(config, (team) => ({
+        sandboxName: team.sandboxName,
+        defaultDestinations: team.defaultDestinations,
+        defaultTtlInDays: team.defaultTtlInDays,
+        requireManifest: team.requireManifest,
+        identityNamespaces: team.identityNamespaces,
+      })),
+      // A team's first upload of an audience it had before teams existed finds that item (plannedKey).
+      ...(hasTeams ? { REGISTRY_TABLE_NAME: props.registry.tableName } : {}),
       DEFAULT_DESTINATIONS: JSON.stringify(config.defaultDestinations),
       DEFAULT_TTL_DAYS: String(config.defaultTtlInDays),
       SOURCE_PATH_INCLUDES_BUCKET: String(config.sourcePathIncludesBucket),
@@ -125,6 +136,7 @@ export class PipelineTasks extends Construct {
       );
       // Whether a manifest came with the file (most do not), and whether an unversioned original is still there.
       allowListUnder(validation, bucket, ['incoming/']);
+      if (hasTeams) props.registry.grantGetItem(validation.function);
     }
 
     const aepDescriptions: Record<AepTaskName, string> = {
@@ -154,6 +166,13 @@ export class PipelineTasks extends Construct {
           DAILY_RUN_BUDGET: String(config.dailyRunBudget),
           ON_DAILY_RUN_LIMIT: config.onDailyRunLimit,
           ON_AUDIENCE_RUN_LIMIT: config.onAudienceRunLimit,
+          ...teamsEnvironment(config, (team) => ({
+            sandboxName: team.sandboxName,
+            baseConnectionId: team.baseConnectionId,
+            secretArn: team.secretArn,
+            onAudienceRunLimit: team.onAudienceRunLimit,
+            keepAlive: team.keepAlive,
+          })),
         },
       });
       props.credentials.grantRead(task.function);
@@ -193,6 +212,25 @@ export class PipelineTasks extends Construct {
       'writes the error.json of any execution',
     );
   }
+}
+
+/**
+ * PIPELINE_TEAMS (each team's settings that a function uses, nothing else) and UNKNOWN_TEAMS; none for a stack
+ * without teams, whose functions then behave as before teams existed.
+ */
+export function teamsEnvironment(
+  config: Pick<PipelineConfig, 'teams' | 'unknownTeams'>,
+  pick: (team: TeamSettings) => Record<string, unknown>,
+): Record<string, string> {
+  const teams = Object.entries(config.teams);
+  if (teams.length === 0 && config.unknownTeams === 'defaults') return {};
+  const slices = Object.fromEntries(
+    teams.map(([name, team]) => [
+      name,
+      Object.fromEntries(Object.entries(pick(team)).filter(([, value]) => value !== undefined)),
+    ]),
+  );
+  return { [TEAMS_ENV]: JSON.stringify(slices), [UNKNOWN_TEAMS_ENV]: config.unknownTeams };
 }
 
 function allow(task: TaskFunction, actions: string[], ...resources: string[]): void {
