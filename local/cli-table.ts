@@ -43,7 +43,8 @@ export const FLAGS = {
     'URL',
     'Any AEP-compatible server: IMS at URL/ims/token/v3, Platform under URL/data/... Credentials from ' +
       'AEP_CLIENT_ID, AEP_CLIENT_SECRET, AEP_ORG_ID, AEP_SANDBOX_NAME, AEP_BASE_CONNECTION_ID and optionally ' +
-      'AEP_SCOPES.',
+      "AEP_SCOPES; a configured team's files use its own sandboxName and baseConnectionId (sent as " +
+      'x-sandbox-name), so AEP_SANDBOX_NAME and AEP_BASE_CONNECTION_ID are needed only for the other files.',
   ),
   timeScale: flag(
     'time-scale',
@@ -95,6 +96,13 @@ export const FLAGS = {
   status: flag('status', 'S', 'RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.'),
   since: flag('since', 'T', 'Started within a span (90m, 24h, 7d) or since a date (2026-11-28).'),
   limit: flag('limit', 'N', 'At most N (default 50).'),
+  team: flag(
+    'team',
+    'T',
+    'The team: the first folder under incoming/ (pipeline.teams in cdk.json). run drops each file under ' +
+      "incoming/T/, so it takes team T's settings and sandbox; executions lists only the files under incoming/T/ " +
+      '(exactly T, not every name that starts with it).',
+  ),
   help: {
     name: 'help',
     short: 'h',
@@ -116,7 +124,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'progress state by state and a summary. A folder (<name>.parts, or any folder: then <name> is its name) is ' +
       'dropped as a warehouse export: its files under incoming/<name>.parts/, then its completion marker (its own ' +
       '_SUCCESS or Redshift manifest, else an empty _SUCCESS), which starts one run for the audience <name>.',
-    flags: [F.manifest, F.aepUrl, F.timeScale, F.s3Endpoint, F.bundles, F.logLevel, F.json, F.help],
+    flags: [F.manifest, F.team, F.aepUrl, F.timeScale, F.s3Endpoint, F.bundles, F.logLevel, F.json, F.help],
     keepsLocalState: true,
   },
   {
@@ -144,8 +152,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'executions',
     arguments: '',
     group: 'operator',
-    description: 'Recent executions, newest first: start, status, duration, stage reached, audience, file.',
-    flags: [F.status, F.since, F.limit, F.stack, F.region, F.json, F.help],
+    description:
+      'Recent executions, newest first: start, status, duration, team, stage reached, audience, file.',
+    flags: [F.status, F.since, F.limit, F.team, F.stack, F.region, F.json, F.help],
   },
   {
     name: 'show',

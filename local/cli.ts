@@ -110,9 +110,9 @@ function manifestFor(file: string, explicit: string | undefined): string | undef
 }
 
 /** What `run` uploads for one argument, refused before anything starts when it cannot be dropped. */
-function dropPlanOf(source: string, manifest: string | undefined): DropPlan {
+function dropPlanOf(source: string, manifest: string | undefined, team: string | undefined): DropPlan {
   try {
-    return planDrop(source, manifest);
+    return planDrop(source, manifest, team);
   } catch (error) {
     if (error instanceof LocalUsageError) throw new UsageError(error.message);
     throw error;
@@ -129,7 +129,9 @@ async function runCommand(files: string[], values: FlagValues, io: Io): Promise<
   const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
   if (timeScale !== undefined && !(timeScale > 0))
     throw new UsageError('--time-scale must be a positive number');
-  const plan = files.map((file) => dropPlanOf(file, values.manifest as string | undefined));
+  const plan = files.map((file) =>
+    dropPlanOf(file, values.manifest as string | undefined, values.team as string | undefined),
+  );
 
   const s3Endpoint = values['s3-endpoint'] as string | undefined;
   const functionEnvironment = logLevelEnvironment(values['log-level']);
@@ -276,6 +278,7 @@ function opsCommand(command: 'executions' | 'show' | 'redrive') {
         status: text('status'),
         since: text('since'),
         limit: text('limit'),
+        team: text('team'),
         json: values.json === true,
       },
       io,

@@ -55,6 +55,11 @@ export interface SimulatorOptions {
   port?: number;
   credentials?: ImsCredentials;
   baseConnectionIds?: string[];
+  /**
+   * Sandboxes besides the credentials' own that the client may name in x-sandbox-name (the teams of a local
+   * run): all share the simulator's one state, as if they were one sandbox.
+   */
+  extraSandboxNames?: string[];
   flows?: SeedFlow[];
   /** Simulated seconds per real second. */
   timeScale?: number;
@@ -182,6 +187,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     scopes: SIMULATOR_DEFAULT_CREDENTIALS.scopes,
     ...(options.credentials ?? SIMULATOR_DEFAULT_CREDENTIALS),
   };
+  const sandboxes = [credentials.sandboxName, ...(options.extraSandboxNames ?? [])];
   const loaded = loadState(options.statePath);
   const clock = createClock(options.timeScale ?? 1, loaded?.clockMs);
   const state = loaded ?? emptyState();
@@ -247,7 +253,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     } else if (!handler) {
       result = { response: routeNotFound(req.method, req.path) };
     } else {
-      const gate = checkGateway(req, credentials, tokens, ctx.violation);
+      const gate = checkGateway(req, credentials, tokens, ctx.violation, sandboxes);
       if (!gate.ok) result = { response: gate.response, ...(gate.tokenId ? { tokenId: gate.tokenId } : {}) };
       else result = { response: await handler(ctx, req), tokenId: gate.tokenId };
     }

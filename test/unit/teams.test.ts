@@ -1,7 +1,7 @@
 // Per-team settings by prefix: which team a key is, the team's credentials and sandbox, its validation settings
 // and registry keys (with the fallback to items written before teams), the name claim between two teams of one
 // sandbox, the per-sandbox run budget, and where its outcome goes.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -10,6 +10,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAudience } from '../../functions/create-audience/create-audience.ts';
+import { aepTaskDeps } from '../../functions/shared/aep-context.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { registryKey, stagingPrefix } from '../../functions/shared/naming.ts';
 import type { NotificationMessage, Notifier } from '../../functions/shared/notify.ts';
@@ -20,6 +21,7 @@ import type { TaskEvent } from '../../functions/shared/state.ts';
 import { type TeamsConfig, teamOf, teamsFromEnvironment } from '../../functions/shared/teams.ts';
 import { type ValidateFileDeps, validateFile } from '../../functions/validate-file/validate-file.ts';
 import { ConfigError, loadPipelineConfig } from '../../lib/config.ts';
+import { planDrop } from '../../local/runner/drop-plan.ts';
 import { type S3Server, startS3Server } from '../../local/s3-server/index.ts';
 import { rejection, startTestRegistry, type TestRegistry, taskDeps, taskEvent } from './support/aep-tasks.ts';
 import { FakeAep } from './support/fake-aep.ts';
@@ -414,5 +416,85 @@ describe('outcome notifications by team', () => {
       { topic: 'arn:team-a', file: 'incoming/teamA/x.csv' },
       { topic: 'stack', file: 'incoming/teamB/x.csv' },
     ]);
+  });
+});
+
+describe('aepTaskDeps for a team', () => {
+  const names = [
+    'PIPELINE_TEAMS',
+    'UNKNOWN_TEAMS',
+    'AEP_SECRET_ARN',
+    'AEP_CLIENT_ID',
+    'AEP_CLIENT_SECRET',
+    'AEP_ORG_ID',
+    'AEP_SANDBOX_NAME',
+    'AEP_BASE_CONNECTION_ID',
+    'REGISTRY_TABLE_NAME',
+    'ON_AUDIENCE_RUN_LIMIT',
+  ];
+  const saved: Record<string, string | undefined> = {};
+  beforeEach(() => {
+    for (const name of names) saved[name] = process.env[name];
+    for (const name of names) delete process.env[name];
+    Object.assign(process.env, {
+      AEP_CLIENT_ID: 'id',
+      AEP_CLIENT_SECRET: 'secret',
+      AEP_ORG_ID: 'org',
+      AEP_SANDBOX_NAME: 'stack-sandbox',
+      AEP_BASE_CONNECTION_ID: 'conn-stack',
+      REGISTRY_TABLE_NAME: 'registry',
+      PIPELINE_TEAMS: JSON.stringify({
+        teamA: { sandboxName: 'prod-a', baseConnectionId: 'conn-a', onAudienceRunLimit: 'rollover' },
+      }),
+      UNKNOWN_TEAMS: 'defaults',
+    });
+    resetSecretCache();
+  });
+  afterEach(() => {
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+
+  it("counts the day's runs and claims names in the team's sandbox, with the team's run-limit choice", async () => {
+    const logger = createLogger({ service: 'test', sink: () => undefined });
+    const team = await aepTaskDeps(logger, undefined, { key: 'incoming/teamA/churn.csv' });
+    expect(team.config).toMatchObject({
+      sandboxName: 'prod-a',
+      team: 'teamA',
+      onAudienceRunLimit: 'rollover',
+    });
+    const stack = await aepTaskDeps(logger, undefined, { key: 'incoming/sales/churn.csv' });
+    expect(stack.config).toMatchObject({ sandboxName: 'stack-sandbox', onAudienceRunLimit: 'fail' });
+    expect(stack.config.team).toBeUndefined();
+    // One client per sandbox: each sends its own x-sandbox-name.
+    expect(team.aep).not.toBe(stack.aep);
+    process.env.UNKNOWN_TEAMS = 'reject';
+    const refused = await rejection(aepTaskDeps(logger, undefined, { key: 'incoming/sales/churn.csv' }));
+    expect(refused.name).toBe('TEAM_UNKNOWN');
+  });
+});
+
+describe('run --team', () => {
+  it('drops a file, or a folder drop, under incoming/<team>/', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'team-drop-'));
+    try {
+      const file = path.join(dir, 'churn.csv');
+      writeFileSync(file, 'email\n');
+      expect(planDrop(file, undefined, 'brandA')).toMatchObject({
+        upload: { key: 'incoming/brandA/churn.csv' },
+      });
+      const folder = path.join(dir, 'export.parts');
+      mkdirSync(folder);
+      writeFileSync(path.join(folder, 'part-0.csv'), 'email\n');
+      expect(planDrop(folder, undefined, 'brandA')).toMatchObject({
+        folder: 'incoming/brandA/export.parts/',
+        marker: { key: 'incoming/brandA/export.parts/_SUCCESS' },
+      });
+      expect(() => planDrop(file, undefined, 'a/b')).toThrow(/--team is a team name/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
