@@ -148,11 +148,20 @@ export async function bootServices(
   closers.push(() => s3.destroy());
 
   const { startAepTarget } = await import('./aep-target.ts');
+  // The stack's custom identity namespaces (CRMID…) exist in the simulated sandbox, as an operator creates them
+  // in the real one; the standard ones the simulator knows.
+  const customNamespaces = [
+    ...new Set(
+      Object.values(synthesized.functions).flatMap((fn) =>
+        Object.values(JSON.parse(fn.environment.IDENTITY_NAMESPACES ?? '{}') as Record<string, string>),
+      ),
+    ),
+  ];
   const aep = await startAepTarget({
     ...(options.aepUrl ? { aepUrl: options.aepUrl } : {}),
     timeScale,
     ...(options.ephemeral ? {} : { dataRoot }),
-    ...(options.simulator ? { simulator: options.simulator } : {}),
+    simulator: { customNamespaces, ...options.simulator },
     s3: () => s3,
   });
   closers.push(() => aep.close());
