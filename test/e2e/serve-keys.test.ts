@@ -27,8 +27,6 @@ const CASES: { folder: string; file: string }[] = [
 ];
 
 let session: ServeSession;
-let _dir: string;
-let _serving: Serving;
 let s3: S3Client;
 let lines: string[];
 
@@ -70,7 +68,7 @@ const text = (key: string) => session.text(key);
 
 beforeAll(async () => {
   session = await startServeSession('serve-keys');
-  ({ _dir, _serving, s3, lines } = session);
+  ({ s3, lines } = session);
 });
 
 afterAll(() => session?.close());
