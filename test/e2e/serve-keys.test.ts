@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Serving } from '../../local/serve.ts';
 import { SERVE_BUCKET, type ServeSession, startServeSession } from './serve-session.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
