@@ -189,6 +189,30 @@ function checkLineage(generation: Generation, item: RegistryItem): void {
 }
 
 /**
+ * Refuse to refresh an audience with other identity namespaces than the file's: AEP fixes an audience's fields
+ * at creation and cannot patch them, so a file hashed where the audience is not (or the reverse) would ingest
+ * into identities the audience does not have. Items that did not record their namespaces are taken as they are.
+ */
+export function checkIdentityNamespaces(item: RegistryItem, plan: AudiencePlan): void {
+  const had = item.identityNamespaces;
+  const has = plan.identityNamespaces;
+  if (!had || !has || (had.length === has.length && had.every((ns, i) => ns === has[i]))) return;
+  const hashing = (list: string[]) => list.some((ns) => /_SHA256/i.test(ns));
+  const why =
+    hashing(had) === hashing(has)
+      ? ''
+      : hashing(has)
+        ? ' (this file is hashed, hashIdentities, and the audience is not)'
+        : ' (the audience is hashed, hashIdentities, and this file is not)';
+  throw new PipelineError(
+    'MANIFEST_INVALID',
+    `Audience "${item.audienceName}" was created with identity namespaces ${had.join(', ')}; this file's are ` +
+      `${has.join(', ')}${why}. AEP cannot change an audience's identity fields: upload the file under a new ` +
+      'audience name (rename it, or set "name" in its manifest), or set hashIdentities as the audience has it',
+  );
+}
+
+/**
  * Refuse to refresh an audience whose runs would not read this file: AEP fixed the audience's
  * `sourceSpec.params.path` when the pipeline created it, and a PATCH of the audience cannot change it, so each run
  * reads the folder that path names. An item staged in another bucket (the stack deployed again over a new drop
@@ -249,7 +273,10 @@ export async function settleGeneration(
       !claim.runs[execution] &&
       (claim.rolledOverTo !== undefined ||
         (onAudienceRunLimit === 'rollover' && claim.runCount >= maxRunsPerAudience));
-    if (!passedOver) checkStagingSource(claim, generation.plan, deps.registry.stagingBucket);
+    if (!passedOver) {
+      checkStagingSource(claim, generation.plan, deps.registry.stagingBucket);
+      checkIdentityNamespaces(claim, generation.plan);
+    }
     if (claim.status === 'CREATING') {
       if (claim.createdByExecution === execution) {
         // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
@@ -323,6 +350,7 @@ async function registerManifestAudience(
     );
   }
   checkStagingSource(outcome, plan, deps.registry.stagingBucket);
+  checkIdentityNamespaces(outcome, plan);
   if (outcome.runs[execution]) return ready;
   const { maxRunsPerAudience } = deps.config;
   if ((await deps.registry.reserveRun(plan.registryKey, execution, maxRunsPerAudience)) === 'LIMIT_REACHED') {

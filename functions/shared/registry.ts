@@ -64,6 +64,11 @@ export interface RegistryItem {
    * the pipeline (a manifest `audienceId`), whose path the pipeline does not know.
    */
   sourcePath?: string;
+  /**
+   * The identity namespaces the audience was created with, sorted (a file with `hashIdentities` has hashed
+   * ones). Absent on items written before they were recorded.
+   */
+  identityNamespaces?: string[];
   status: AudienceStatus;
   createdByExecution: string;
   operationId?: string;
@@ -182,6 +187,7 @@ export class Registry {
       stagingPrefix: plan.stagingPrefix,
       ...(this.stagingBucket === undefined ? {} : { stagingBucket: this.stagingBucket }),
       ...(recordSourcePath ? { sourcePath: plan.sourcePath } : {}),
+      ...(plan.identityNamespaces ? { identityNamespaces: plan.identityNamespaces } : {}),
       status,
       createdByExecution: execution,
       runCount: 1,

@@ -76,6 +76,8 @@ export const audiencePlanSchema = z.object({
   stagingPrefix: z.string().min(1),
   /** `sourceSpec.params.path` for AEP: the staging folder, bucket-prefixed or not per configuration. */
   sourcePath: z.string().min(1),
+  /** The identity namespaces of the file's fields, sorted: AEP fixes an audience's at creation. */
+  identityNamespaces: z.array(z.string()).optional(),
   description: z.string().optional(),
   ttlInDays: z.number().int().min(1).max(90),
   labels: z.array(z.string()).optional(),

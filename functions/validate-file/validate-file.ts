@@ -412,6 +412,9 @@ export async function validateFile(event: TaskEvent, stackDeps: ValidateFileDeps
       registryKey: regKey,
       stagingPrefix: prefix,
       sourcePath: sourcePath(bucket, prefix, deps.config.sourcePathIncludesBucket),
+      identityNamespaces: [
+        ...new Set(result.fields.flatMap((f) => (f.identityNs ? [f.identityNs] : []))),
+      ].sort(),
       ttlInDays: manifest?.ttlInDays ?? deps.config.defaultTtlInDays,
       ...(manifest?.description ? { description: manifest.description } : {}),
       ...(manifest?.labels ? { labels: manifest.labels } : {}),

@@ -27,7 +27,7 @@ function body(req: SimRequest): { ok: true; value: unknown } | { ok: false; resp
 export function createAudience(ctx: SimContext, req: SimRequest): SimResponse {
   const parsed = body(req);
   if (!parsed.ok) return parsed.response;
-  const valid = validateCreate(parsed.value, ctx.settings.baseConnectionIds);
+  const valid = validateCreate(parsed.value, ctx.settings.baseConnectionIds, ctx.settings.namespaces);
   if (!valid.ok) return valid.response;
   const now = ctx.clock.nowSec();
   const { name } = valid.value;

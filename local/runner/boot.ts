@@ -65,11 +65,13 @@ export function teamResources(functions: Record<string, TaskFunction>): {
   topicArns: string[];
   sandboxNames: string[];
   baseConnectionIds: string[];
+  identityNamespaces: string[];
 } {
   const secretArns = new Set<string>();
   const topicArns = new Set<string>();
   const sandboxNames = new Set<string>();
   const baseConnectionIds = new Set<string>();
+  const identityNamespaces = new Set<string>();
   for (const fn of Object.values(functions)) {
     const raw = fn.environment[TEAMS_ENV];
     if (!raw) continue;
@@ -78,6 +80,7 @@ export function teamResources(functions: Record<string, TaskFunction>): {
       if (team.topicArn) topicArns.add(team.topicArn);
       if (team.sandboxName) sandboxNames.add(team.sandboxName);
       if (team.baseConnectionId) baseConnectionIds.add(team.baseConnectionId);
+      for (const namespace of Object.values(team.identityNamespaces ?? {})) identityNamespaces.add(namespace);
     }
   }
   return {
@@ -85,6 +88,7 @@ export function teamResources(functions: Record<string, TaskFunction>): {
     topicArns: [...topicArns],
     sandboxNames: [...sandboxNames],
     baseConnectionIds: [...baseConnectionIds],
+    identityNamespaces: [...identityNamespaces],
   };
 }
 
@@ -189,11 +193,21 @@ export async function bootServices(
         baseConnectionIds: [SIMULATOR_DEFAULT_CREDENTIALS.baseConnectionId, ...teams.baseConnectionIds],
       }
     : {};
+  // The stack's and the teams' custom identity namespaces (CRMID…) exist in the simulated sandbox, as an
+  // operator creates them in the real one; the standard ones the simulator knows.
+  const customNamespaces = [
+    ...new Set([
+      ...Object.values(synthesized.functions).flatMap((fn) =>
+        Object.values(JSON.parse(fn.environment.IDENTITY_NAMESPACES ?? '{}') as Record<string, string>),
+      ),
+      ...teams.identityNamespaces,
+    ]),
+  ];
   const aep = await startAepTarget({
     ...(options.aepUrl ? { aepUrl: options.aepUrl } : {}),
     timeScale,
     ...(options.ephemeral ? {} : { dataRoot }),
-    simulator: { ...teamSimulator, ...options.simulator },
+    simulator: { ...teamSimulator, customNamespaces, ...options.simulator },
     s3: () => s3,
   });
   closers.push(() => aep.close());

@@ -244,9 +244,15 @@ export class LocalPipeline {
   }
 
   async readJson(key: string): Promise<Json | undefined> {
+    const text = await this.readText(key);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  /** An object of the drop bucket as text (undefined when missing). */
+  async readText(key: string): Promise<string | undefined> {
     try {
       const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse(await object.Body!.transformToString());
+      return await object.Body!.transformToString();
     } catch {
       return undefined;
     }

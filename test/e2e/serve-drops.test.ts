@@ -2,17 +2,17 @@
 // `.parts/` folder and its `_SUCCESS` start exactly one execution for the audience (its parts none), a `.csv.gz`
 // starts one, a local folder run drops its parts then its marker, and each original is kept whole.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Serving, startServe } from '../../local/serve.ts';
+import type { Serving } from '../../local/serve.ts';
+import { SERVE_BUCKET, type ServeSession, startServeSession } from './serve-session.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const BUCKET = 'aep-audience-local';
+const BUCKET = SERVE_BUCKET;
 const [HEADER = '', ...ROWS] = readFileSync(path.join(ROOT, 'samples/customers.csv'), 'utf8').split('\n');
 /** Every part carries the header, as Spark's `header=true`, Redshift's `HEADER` and Snowflake's `HEADER = TRUE` write it. */
 const part = (from: number, to: number) => `${[HEADER, ...ROWS.slice(from, to)].join('\n')}\n`;
@@ -26,10 +26,11 @@ const SPARK_PARTS: Record<string, string> = {
 const HAS_AWSCLI = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 const run = promisify(execFile);
 
+let session: ServeSession;
 let dir: string;
 let serving: Serving;
 let s3: S3Client;
-const lines: string[] = [];
+let lines: string[];
 
 /** The AWS CLI against serve, as its banner says, with no profile, config or instance metadata of this machine. */
 async function aws(...args: string[]): Promise<void> {
@@ -49,15 +50,9 @@ async function aws(...args: string[]): Promise<void> {
   });
 }
 
-async function keys(prefix: string): Promise<string[]> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-  return (page.Contents ?? []).map((o) => o.Key!);
-}
+const keys = (prefix: string) => session.keys(prefix);
 
-async function text(key: string): Promise<string> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return object.Body!.transformToString('utf8');
-}
+const text = (key: string) => session.text(key);
 
 /** The executions whose `$.file.key` starts with `prefix`, once start-pipeline has answered every upload. */
 async function executionsFor(prefix: string) {
@@ -78,27 +73,12 @@ function writeFolder(name: string, files: Record<string, string>): string {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'aep-serve-drops-'));
+  session = await startServeSession('serve-drops');
+  ({ dir, serving, s3, lines } = session);
   writeFileSync(path.join(dir, 'aws-config'), '');
-  serving = await startServe({
-    stateDir: path.join(dir, 'state'),
-    host: '127.0.0.1',
-    port: 0,
-    timeScale: 2000,
-    print: (line) => lines.push(line),
-  });
-  s3 = new S3Client({
-    endpoint: serving.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
 });
 
-afterAll(async () => {
-  await serving?.stop();
-  s3?.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 describe.skipIf(!HAS_AWSCLI)('a Spark folder drop through serve with the AWS CLI', () => {
   const FOLDER = 'incoming/drops/spark.parts/';

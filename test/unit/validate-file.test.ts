@@ -209,6 +209,7 @@ describe('validateFile: a valid file', () => {
       registryKey: 'spring churn list',
       stagingPrefix: prefix,
       sourcePath: prefix.slice(0, -1),
+      identityNamespaces: ['Email'],
       description: 'April model',
       labels: ['core/C1'],
       ttlInDays: 7,
