@@ -40,6 +40,8 @@ export const teamSettingsSchema = z
       )
       .optional(),
     keepAlive: z.boolean().optional(),
+    /** Stage SHA-256 digests of the team's e-mails and phones (a manifest's `hashIdentities` wins). */
+    hashIdentities: z.boolean().optional(),
     /** Where the team's outcome notifications go: an existing SNS topic, or e-mails subscribed to its own one. */
     notifications: z
       .object({

@@ -18,6 +18,7 @@ export const teamRuntimeSchema = z.object({
   onAudienceRunLimit: z.enum(['fail', 'rollover']).optional(),
   identityNamespaces: z.record(z.string(), z.string()).optional(),
   keepAlive: z.boolean().optional(),
+  hashIdentities: z.boolean().optional(),
   /** The topic the team's outcome notifications are published to, instead of the stack's. */
   topicArn: z.string().min(1).optional(),
 });

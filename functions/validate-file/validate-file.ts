@@ -51,6 +51,8 @@ export interface ValidateFileConfig {
   workers: number;
   /** Slice size for the workers (default: the engine's). */
   splitBytes?: number | undefined;
+  /** The team's `hashIdentities` (a manifest's wins). */
+  hashIdentities?: boolean | undefined;
 }
 
 /** What ValidateFile reads of a registry item: whose it is and where its files are staged. */
@@ -241,6 +243,7 @@ export function configFor(config: ValidateFileConfig, team: TeamOf): ValidateFil
     ...(own.defaultTtlInDays !== undefined ? { defaultTtlInDays: own.defaultTtlInDays } : {}),
     ...(own.requireManifest !== undefined ? { requireManifest: own.requireManifest } : {}),
     ...(own.identityNamespaces ? { identityNamespaces: own.identityNamespaces } : {}),
+    ...(own.hashIdentities !== undefined ? { hashIdentities: own.hashIdentities } : {}),
   };
 }
 
@@ -347,6 +350,7 @@ export async function validateFile(event: TaskEvent, stackDeps: ValidateFileDeps
       folder: folder !== undefined,
       manifest,
       identityHeaders: identityTable(deps.config.identityNamespaces),
+      hashIdentities: deps.config.hashIdentities,
       maxFileSizeBytes: deps.config.maxFileSizeBytes,
       staged: staged.body,
       rejects: rejects.body,

@@ -83,6 +83,7 @@ export class PipelineTasks extends Construct {
         defaultTtlInDays: team.defaultTtlInDays,
         requireManifest: team.requireManifest,
         identityNamespaces: team.identityNamespaces,
+        hashIdentities: team.hashIdentities,
       })),
       // A team's first upload of an audience it had before teams existed finds that item (plannedKey).
       ...(hasTeams ? { REGISTRY_TABLE_NAME: props.registry.tableName } : {}),

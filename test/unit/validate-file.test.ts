@@ -1,5 +1,6 @@
 // ValidateFile against the embedded S3 server with the real SDK: the staged copy streamed through lib-storage
 // (multipart above 5 MB), the reports, the audience plan, refused files leaving nothing staged, idempotence.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { rangedObjectStream } from '../../functions/shared/s3.ts';
 import type { Destination, TaskEvent } from '../../functions/shared/state.ts';
 import { ThreadPool } from '../../functions/validate-file/engine/thread-pool.ts';
 import {
+  configFor,
   type ValidateFileConfig,
   type ValidateFileDeps,
   validateFile,
@@ -387,6 +389,25 @@ describe('validateFile: compressed and large files', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('validateFile: a team that hashes identities', () => {
+  it("takes the team's hashIdentities: digests staged, hashed namespaces planned", async () => {
+    const { key, execution } = names('hashed');
+    await put(key, 'email\nAnn@Example.com\n');
+    const config = configFor(deps().config, {
+      kind: 'team',
+      team: 'privacy',
+      settings: { hashIdentities: true },
+    });
+    expect(config.hashIdentities).toBe(true);
+
+    const result = await validateFile(event(key, execution), deps({ hashIdentities: true }));
+
+    const digest = createHash('sha256').update('ann@example.com').digest('hex');
+    expect(await text(result.staged!.key)).toBe(`email\n${digest}\n`);
+    expect(result.audience?.identityNamespaces).toEqual(['Email_LC_SHA256']);
   });
 });
 
