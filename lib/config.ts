@@ -11,6 +11,17 @@ const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filte
 
 const days = z.number().int().positive();
 
+/**
+ * Audience upkeep (docs/operations.md#audience-upkeep): its own block, spread into the schema below, so that
+ * other settings can grow beside it without touching it.
+ */
+export const upkeepConfigShape = {
+  /** KeepAlive extends a kept-alive audience's TTL once it expires within this many days. */
+  keepAliveDaysBeforeExpiry: z.number().int().min(1).max(89).default(7),
+  /** An audience not kept alive that expires within this many days gets one notice on the outcome topic. */
+  expiryWarningDays: z.number().int().min(1).max(89).default(7),
+};
+
 const bucketNameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
 
 export const pipelineConfigSchema = z
@@ -111,6 +122,7 @@ export const pipelineConfigSchema = z
       .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace: letters, digits and . _ / # : -')
       .refine((value) => !value.startsWith('AWS/'), { message: 'must not start with AWS/ (reserved)' })
       .default('AepAudiencePipeline'),
+    ...upkeepConfigShape,
   })
   .strict()
   .superRefine((config, ctx) => {

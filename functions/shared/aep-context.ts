@@ -1,7 +1,7 @@
 // Dependencies of the AEP-side tasks, built once per container: the AEP client (kept while the credentials
 // stay the same, so its IMS token cache survives between invocations) and the audience registry.
 import { createHash } from 'node:crypto';
-import type { AepApi } from './aep/api.ts';
+import type { AepApi, AepUpkeepApi } from './aep/api.ts';
 import { AepClient } from './aep/client.ts';
 import type { AepCallRecord, AepCredentials } from './aep/types.ts';
 import type { Coordination } from './coordination.ts';
@@ -136,6 +136,24 @@ export async function aepTaskDeps(
       onAudienceRunLimit: choiceFromEnv('ON_AUDIENCE_RUN_LIMIT', ['fail', 'rollover']),
     },
   };
+}
+
+/** The day's ingestion run budget of this deployment (DAILY_RUN_BUDGET, default AEP's 100). */
+export function dailyRunBudgetFromEnv(): number {
+  return optionalPositiveInt('DAILY_RUN_BUDGET') ?? DEFAULT_DAILY_RUN_BUDGET;
+}
+
+/**
+ * The container's AEP client for the upkeep functions (KeepAlive, DeleteAudience), with the sandbox its
+ * credentials name; `onAepCall` sees every HTTP attempt of this invocation.
+ */
+export async function aepUpkeepClient(
+  logger: Logger,
+  onAepCall?: (record: AepCallRecord) => void,
+): Promise<{ aep: AepApi & AepUpkeepApi; sandboxName: string }> {
+  currentObserver = onAepCall;
+  const credentials = await loadAepCredentials();
+  return { aep: await clientFor(credentials, logger), sandboxName: credentials.sandboxName };
 }
 
 /** A part of the state document an earlier task must have written; its absence is a wiring bug. */

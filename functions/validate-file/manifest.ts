@@ -53,6 +53,8 @@ export const manifestSchema = z
     ttlInDays: z.number().int().min(1).max(90).optional(),
     maxInvalidRowsPercent: z.number().min(0).max(100).optional(),
     audienceId: z.string().min(1).optional(),
+    /** Extend the audience's TTL before it expires (the KeepAlive function), instead of letting it lapse. */
+    keepAlive: z.boolean().optional(),
     destinations: z.array(z.union([streamingDestination, batchDestination])).optional(),
   })
   .strict();

@@ -342,6 +342,7 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
       ...(manifest?.description ? { description: manifest.description } : {}),
       ...(manifest?.labels ? { labels: manifest.labels } : {}),
       ...(manifest?.audienceId ? { audienceId: manifest.audienceId } : {}),
+      ...(manifest?.keepAlive === undefined ? {} : { keepAlive: manifest.keepAlive }),
     },
     destinations: (manifest && manifestDestinations(manifest)) ?? deps.config.defaultDestinations,
     ...(loaded.key ? { manifestKey: loaded.key } : {}),

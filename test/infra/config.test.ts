@@ -37,6 +37,8 @@ describe('loadPipelineConfig', () => {
       logRetentionDays: 30,
       metricsNamespace: 'AepAudiencePipeline',
       accessLogsRetentionDays: 90,
+      keepAliveDaysBeforeExpiry: 7,
+      expiryWarningDays: 7,
     });
   });
 
