@@ -23,7 +23,7 @@ const logger = createLogger({ service: SERVICE });
 const metrics = new PipelineMetrics(SERVICE);
 const registry = registryFromEnvironment();
 const staging = new S3StagedRetention(s3Client(), env.BUCKET_NAME);
-const eventSchema = z.object({ name: z.string().min(1), confirm: z.boolean().optional() });
+const eventSchema = z.object({ name: z.string().min(1), confirm: z.boolean().optional() }).strict();
 
 export const handler = middy<DeleteAudienceEvent, DeleteAudienceResult, Error, Context>()
   .use(injectLambdaContext(logger.powertools, { resetKeys: true }))
@@ -40,7 +40,7 @@ export const handler = middy<DeleteAudienceEvent, DeleteAudienceResult, Error, C
     if (!parsed.success) {
       throw new PipelineError(
         'CONFIG_INVALID',
-        'delete-audience takes {"name": "<audience>", "confirm": true}',
+        'delete-audience input is malformed: it takes {"name": "<audience>", "confirm": true}',
       );
     }
     const { aep } = await aepUpkeepClient(logger, metrics.aepCall);

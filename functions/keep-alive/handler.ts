@@ -41,6 +41,7 @@ const metrics = new PipelineMetrics(SERVICE);
 const registry = registryFromEnvironment();
 const staging = new S3StagedRetention(s3Client(), env.BUCKET_NAME);
 let sns: SNSClient | undefined;
+const eventSchema = z.object({ asOf: z.string().min(1).optional() }).strict();
 
 function noticePublisher(): NoticePublisher {
   if (env.NOTIFICATION_TOPIC_ARN) {
@@ -57,7 +58,15 @@ export const handler = middy<KeepAliveEvent | null, KeepAliveReport, Error, Cont
   .use(logMetrics(metrics))
   .use(pipelineErrors({ logger, metrics }))
   .handler(async (event) => {
-    const asOf = event?.asOf;
+    // The schedule sends `{}`; the CLI `{"asOf": …}`. Anything else is a wiring mistake, said as such.
+    const parsed = eventSchema.safeParse(event ?? {});
+    if (!parsed.success) {
+      throw new PipelineError(
+        'CONFIG_INVALID',
+        'keep-alive input is malformed: it takes {} or {"asOf": "YYYY-MM-DD"}',
+      );
+    }
+    const asOf = parsed.data.asOf;
     const asOfMs = asOf === undefined ? undefined : parseAsOf(asOf);
     if (asOf !== undefined && asOfMs === undefined) {
       throw new PipelineError(
