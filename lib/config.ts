@@ -11,6 +11,17 @@ const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filte
 
 const days = z.number().int().positive();
 
+/**
+ * Audience upkeep (docs/operations.md#audience-upkeep): its own block, spread into the schema below, so that
+ * other settings can grow beside it without touching it.
+ */
+export const upkeepConfigShape = {
+  /** KeepAlive extends a kept-alive audience's TTL once it expires within this many days. */
+  keepAliveDaysBeforeExpiry: z.number().int().min(1).max(89).default(7),
+  /** An audience not kept alive that expires within this many days gets one notice on the outcome topic. */
+  expiryWarningDays: z.number().int().min(1).max(89).default(7),
+};
+
 const bucketNameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
 
 /**
@@ -166,6 +177,7 @@ export const pipelineConfigSchema = z
     teams: z.record(z.string(), teamSettingsSchema).default({}),
     /** What a file outside every configured team gets: the stack's settings, or TEAM_UNKNOWN. */
     unknownTeams: z.enum(['defaults', 'reject']).default('defaults'),
+    ...upkeepConfigShape,
   })
   .strict()
   .superRefine((config, ctx) => {

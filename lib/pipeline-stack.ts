@@ -7,6 +7,7 @@ import { AepCredentials } from './constructs/aep-credentials.ts';
 import { AepSourceAccess } from './constructs/aep-source-access.ts';
 import { type DeadEndQueue, PipelineAlarms } from './constructs/alarms.ts';
 import { AudienceRegistry } from './constructs/audience-registry.ts';
+import { AudienceUpkeep } from './constructs/audience-upkeep.ts';
 import { PipelineDashboard } from './constructs/dashboard.ts';
 import { DropBucket } from './constructs/drop-bucket.ts';
 import { ExecutionFailureRule } from './constructs/execution-failure-rule.ts';
@@ -30,6 +31,7 @@ export class PipelineStack extends Stack {
   readonly trigger: Trigger;
   readonly executionFailureRule: ExecutionFailureRule;
   readonly aepSourceAccess: AepSourceAccess;
+  readonly upkeep: AudienceUpkeep;
   readonly topics: NotificationTopics;
   readonly alarms: PipelineAlarms;
   readonly dashboard: PipelineDashboard;
@@ -74,6 +76,13 @@ export class PipelineStack extends Stack {
       logRetention,
     });
     this.aepSourceAccess = new AepSourceAccess(this, 'AepSourceAccess', { bucket });
+    this.upkeep = new AudienceUpkeep(this, 'Upkeep', {
+      bucket,
+      registry: this.registry,
+      credentials: this.credentials,
+      config,
+      logRetention,
+    });
 
     // Observability: every function publishes its metrics under one namespace; the three functions that end
     // a file publish its outcome; operators get alarms and a dashboard.
@@ -89,6 +98,8 @@ export class PipelineStack extends Stack {
       this.tasks.archiveFile,
       this.tasks.handleFailure,
       this.executionFailureRule.recordExecutionFailure,
+      // Expiry notices go to the teams on the same topic.
+      this.upkeep.keepAlive,
     ]) {
       this.topics.allowPublishOutcomes(ending);
     }
@@ -121,6 +132,8 @@ export class PipelineStack extends Stack {
       this.tasks.archiveFile,
       this.tasks.handleFailure,
       recordExecutionFailure,
+      this.upkeep.keepAlive,
+      this.upkeep.deleteAudience,
     ];
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       topic: this.topics.alarms,
@@ -129,6 +142,7 @@ export class PipelineStack extends Stack {
       deadEndQueues,
       faultCounting,
       recordExecutionFailure,
+      keepAlive: this.upkeep.keepAlive,
     });
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
       namespace: config.metricsNamespace,
@@ -163,6 +177,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'OutcomeTopicArn', {
       value: this.topics.outcomes.topicArn,
       description: 'Subscribe here to hear about every file: success or failure, one message each',
+    });
+    new CfnOutput(this, 'DeleteAudienceFunctionName', {
+      value: this.upkeep.deleteAudience.function.functionName,
+      description: 'Invoked by `aep-audience audiences delete <name> --yes`',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.topics.alarms.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });

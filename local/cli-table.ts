@@ -11,7 +11,15 @@ export interface Flag {
   description: string;
 }
 
-export type CommandName = 'run' | 'validate' | 'serve' | 'executions' | 'show' | 'redrive';
+export type CommandName =
+  | 'run'
+  | 'validate'
+  | 'serve'
+  | 'executions'
+  | 'show'
+  | 'redrive'
+  | 'audiences'
+  | 'keep-alive';
 
 export interface CommandSpec {
   name: CommandName;
@@ -103,6 +111,12 @@ export const FLAGS = {
       "incoming/T/, so it takes team T's settings and sandbox; executions lists only the files under incoming/T/ " +
       '(exactly T, not every name that starts with it).',
   ),
+  asOf: flag(
+    'as-of',
+    'YYYY-MM-DD',
+    "Run as if it were that UTC day (00:00): expiries and the day's run budget are reckoned from it.",
+  ),
+  yes: flag('yes', undefined, 'Do it (without it, say what would be done and change nothing).'),
   help: {
     name: 'help',
     short: 'h',
@@ -172,6 +186,31 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Resumes an execution an outage stopped, at the task that failed (Step Functions redrive). Refuses one the ' +
       'file made fail: fix the file and upload it again instead.',
     flags: [F.stack, F.region, F.json, F.help],
+  },
+  {
+    name: 'audiences',
+    arguments: '[delete <name>]',
+    group: 'local',
+    description:
+      'The audiences the pipeline created, from the local registry (or the deployed one with --stack): name, id, ' +
+      "team, runs used, last run, expiry, keep-alive, destinations (--stack NAME: that stack's registry, read with the " +
+      'AWS credentials). `audiences delete <name> --yes` removes one ' +
+      'from its dataflows, deletes it in AEP and marks it deleted, under its lock, through the delete-audience ' +
+      'function (locally in the runner; with --stack the deployed one, by Lambda Invoke, so AEP credentials stay ' +
+      'in AWS).',
+    flags: [F.yes, F.aepUrl, F.stack, F.region, F.json, F.help],
+    keepsLocalState: true,
+  },
+  {
+    name: 'keep-alive',
+    arguments: '',
+    group: 'local',
+    description:
+      'Runs the KeepAlive function once against the local registry and AEP (the simulator, or --aep-url): ' +
+      'kept-alive audiences expiring within keepAliveDaysBeforeExpiry are extended (extend-ttl), the others ' +
+      'expiring within expiryWarningDays get one notice. Deployed, EventBridge Scheduler runs it daily.',
+    flags: [F.asOf, F.aepUrl, F.json, F.help],
+    keepsLocalState: true,
   },
 ];
 

@@ -254,6 +254,135 @@ async function serveCommand(args: string[], values: FlagValues, io: Io): Promise
   return EXIT_OK;
 }
 
+/** `keep-alive`: the KeepAlive handler once, in the local runner, against the local registry and AEP. */
+async function keepAliveCommand(args: string[], values: FlagValues, io: Io): Promise<number> {
+  if (args.length > 0) throw new UsageError(`keep-alive takes no arguments (got ${args.join(' ')})`);
+  const asOf = values['as-of'] as string | undefined;
+  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) {
+    throw new UsageError(`--as-of must be a date YYYY-MM-DD (got "${asOf}")`);
+  }
+  const aepUrl = values['aep-url'] as string | undefined;
+  const json = Boolean(values.json);
+  const { invokeLocally } = await import('./audiences.ts');
+  const report = (await withUsageErrors(() =>
+    invokeLocally(
+      {
+        stateDir: targetDir(aepUrl),
+        aepUrl,
+        progress: (line) => (json ? io.stderr : io.stdout)(`${line}\n`),
+      },
+      'keep-alive',
+      asOf === undefined ? {} : { asOf },
+    ),
+  )) as import('../functions/keep-alive/keep-alive.ts').KeepAliveReport;
+  if (json) {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    io.stdout(
+      `keep-alive as of ${report.asOf}: ${report.audiences} audience(s), ${report.extended} extended, ` +
+        `${report.notices} notice(s), ${report.failed} failed\n`,
+    );
+    for (const r of report.results) {
+      const detail = r.status === 'EXTENDED' ? ` until ${r.expiresAt}` : 'error' in r ? `: ${r.error}` : '';
+      io.stdout(`  ${r.status} ${r.name} (${r.audienceId})${detail}\n`);
+    }
+  }
+  return report.failed === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/** `audiences [--json]` and `audiences delete <name> [--yes]`, locally or against the stack (--stack). */
+async function audiencesCommand(args: string[], values: FlagValues, io: Io): Promise<number> {
+  const audiences = await import('./audiences.ts');
+  const json = Boolean(values.json);
+  const aepUrl = values['aep-url'] as string | undefined;
+  const stackFlag = values.stack as string | undefined;
+  const region = values.region as string | undefined;
+  const print = (text: string, value: unknown) =>
+    io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
+  const stack = async () => {
+    if (stackFlag === undefined) return undefined;
+    const [{ createClients, destroyClients }, { resolveStack }] = await Promise.all([
+      import('./ops/aws.ts'),
+      import('./ops/stack.ts'),
+    ]);
+    const clients = createClients(region);
+    try {
+      return await resolveStack(clients.cfn, stackFlag);
+    } finally {
+      destroyClients(clients);
+    }
+  };
+  if (args.length === 0) {
+    const deployed = await stack();
+    if (deployed && !deployed.registryTableName) {
+      throw new UsageError(`stack "${deployed.stackName}" has no RegistryTableName output`);
+    }
+    const items = deployed?.registryTableName
+      ? await audiences.stackRegistryItems(deployed.registryTableName, region)
+      : await withUsageErrors(() => audiences.localRegistryItems(targetDir(aepUrl)));
+    const list = audiences.listing(items);
+    print(audiences.formatAudiences(list), list);
+    return EXIT_OK;
+  }
+  const [verb, name, ...rest] = args;
+  if (verb !== 'delete' || name === undefined || rest.length > 0) {
+    throw new UsageError('audiences takes no arguments, or `delete <name>`', 'audiences');
+  }
+  const payload = { name, confirm: values.yes === true };
+  const deployed = await stack();
+  let result: import('../functions/delete-audience/delete-audience.ts').DeleteAudienceResult;
+  if (deployed) {
+    if (!deployed.deleteAudienceFunctionName) {
+      throw new UsageError(
+        `stack "${deployed.stackName}" has no DeleteAudienceFunctionName output: deploy this version`,
+      );
+    }
+    const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+    const lambda = new LambdaClient(region ? { region } : {});
+    try {
+      const answer = await lambda.send(
+        new InvokeCommand({
+          FunctionName: deployed.deleteAudienceFunctionName,
+          Payload: new TextEncoder().encode(JSON.stringify(payload)),
+        }),
+      );
+      const text = new TextDecoder().decode(answer.Payload ?? new Uint8Array());
+      if (answer.FunctionError) {
+        io.stderr(`aep-audience audiences delete: the function failed: ${text}\n`);
+        return EXIT_FAILED;
+      }
+      result = JSON.parse(text);
+    } finally {
+      lambda.destroy();
+    }
+  } else {
+    result = (await withUsageErrors(() =>
+      audiences.invokeLocally({ stateDir: targetDir(aepUrl), aepUrl }, 'delete-audience', payload),
+    )) as typeof result;
+  }
+  const lines =
+    result.status === 'WOULD_DELETE'
+      ? `Would delete "${result.name}" (run again with --yes):\n${result.steps.map((s) => `  ${s}\n`).join('')}`
+      : result.status === 'DELETED'
+        ? `Deleted "${result.name}" (${result.audienceId ?? 'no AEP id'}): AEP answered ${result.aep}; ` +
+          `removed from ${result.flows.filter((f) => f.status === 'REMOVED').length} dataflow(s); marked deleted at ${result.deletedAt}\n`
+        : result.status === 'ALREADY_DELETED'
+          ? `"${result.name}" was deleted already, at ${result.deletedAt}\n`
+          : `${'message' in result ? result.message : result.status}\n`;
+  print(lines, result);
+  return result.status === 'NOT_FOUND' || result.status === 'BUSY' ? EXIT_FAILED : EXIT_OK;
+}
+
+/** A local runner's usage problem (another run holds the state folder…) as the CLI's usage error. */
+async function withUsageErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof LocalUsageError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export type FlagValues = Record<string, string | boolean | undefined>;
 
 const HANDLERS: Record<CommandName, (args: string[], values: FlagValues, io: Io) => Promise<number>> = {
@@ -263,6 +392,8 @@ const HANDLERS: Record<CommandName, (args: string[], values: FlagValues, io: Io)
   executions: opsCommand('executions'),
   show: opsCommand('show'),
   redrive: opsCommand('redrive'),
+  audiences: audiencesCommand,
+  'keep-alive': keepAliveCommand,
 };
 
 function opsCommand(command: 'executions' | 'show' | 'redrive') {

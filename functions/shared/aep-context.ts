@@ -3,7 +3,7 @@
 // invocations) and the audience registry. A file's team (functions/shared/teams.ts) picks the credentials, the
 // sandbox and the settings it overrides.
 import { createHash } from 'node:crypto';
-import type { AepApi } from './aep/api.ts';
+import type { AepApi, AepUpkeepApi } from './aep/api.ts';
 import { AepClient } from './aep/client.ts';
 import type { AepCallRecord, AepCredentials } from './aep/types.ts';
 import type { Coordination } from './coordination.ts';
@@ -157,6 +157,24 @@ export async function aepTaskDeps(
         settings?.onAudienceRunLimit ?? choiceFromEnv('ON_AUDIENCE_RUN_LIMIT', ['fail', 'rollover']),
     },
   };
+}
+
+/** The day's ingestion run budget of this deployment (DAILY_RUN_BUDGET, default AEP's 100). */
+export function dailyRunBudgetFromEnv(): number {
+  return optionalPositiveInt('DAILY_RUN_BUDGET') ?? DEFAULT_DAILY_RUN_BUDGET;
+}
+
+/**
+ * The container's AEP client for the upkeep functions (KeepAlive, DeleteAudience), with the sandbox its
+ * credentials name; `onAepCall` sees every HTTP attempt of this invocation.
+ */
+export async function aepUpkeepClient(
+  logger: Logger,
+  onAepCall?: (record: AepCallRecord) => void,
+): Promise<{ aep: AepApi & AepUpkeepApi; sandboxName: string }> {
+  currentObserver = onAepCall;
+  const credentials = await loadAepCredentials();
+  return { aep: await clientFor(credentials, logger), sandboxName: credentials.sandboxName };
 }
 
 /** A part of the state document an earlier task must have written; its absence is a wiring bug. */

@@ -40,6 +40,14 @@ export const METRIC = {
    * service error) after the state machine's retries ran out. Paged: redrive once the outage is over.
    */
   retriesExhausted: 'RetriesExhausted',
+  /**
+   * keep-alive, per run: audiences extended, expiry notices sent, and audiences whose upkeep failed (an
+   * extend-ttl AEP refused, a notice SNS refused, a staged copy not retagged). Failures are paged: a kept-alive
+   * audience may lapse.
+   */
+  audiencesExtended: 'AudiencesExtended',
+  expiryNotices: 'ExpiryNotices',
+  keepAliveFailures: 'KeepAliveFailures',
 } as const;
 
 export const SERVICE_DIMENSION = 'service';

@@ -7,6 +7,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -94,6 +95,51 @@ export interface RegistryItem {
    */
   team?: string;
   sandbox?: string;
+  // Upkeep (docs/operations.md#audience-upkeep), all optional: absent on items written before it existed, and
+  // until the audience's first successful run.
+  /** The TTL of the audience's last successful run, in days: what extend-ttl extends it by. */
+  ttlInDays?: number;
+  /** Kept alive by KeepAlive: set from a manifest `keepAlive` or a team's setting, whichever the plan carried. */
+  keepAlive?: boolean;
+  /** ISO 8601: when the last successful run was seen to succeed. */
+  lastRunAt?: string;
+  lastRunExecution?: string;
+  /** The staged copy the last successful run ingested: what extend-ttl re-ingests. */
+  lastStagedKey?: string;
+  /** ISO 8601: the last successful run or extension plus `ttlInDays`. */
+  expiresAt?: string;
+  /** ISO 8601: the last extend-ttl AEP accepted. */
+  lastExtendedAt?: string;
+  /** The `expiresAt` that extension was for: one extension per expiry period. */
+  extendedFor?: string;
+  /** A KeepAlive invocation is extending the audience whose expiry is this (claimed at `extendingAt`). */
+  extendingFor?: string;
+  extendingAt?: string;
+  /** The `expiresAt` an expiry notice was published for: one notice per expiry period. */
+  expiryNoticeFor?: string;
+  /** The staged object KeepAlive tagged to outlive `stagingRetentionDays`. */
+  keptStagedKey?: string;
+  /** ISO 8601: deleted in AEP (`aep-audience audiences delete`); a later upload of the name creates anew. */
+  deletedAt?: string;
+}
+
+/** What CheckIngestion records when a run succeeded. */
+export interface SuccessfulRun {
+  execution: string;
+  stagedKey: string;
+  ttlInDays: number;
+  /** Absent: the item's own flag stays as it is. */
+  keepAlive?: boolean | undefined;
+}
+
+/** How long a KeepAlive claim on an audience holds before another invocation may take it over. */
+export const EXTENSION_CLAIM_SECONDS = 15 * 60;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `at` plus `days` whole days, ISO 8601. */
+export function expiryAfter(atMs: number, days: number): string {
+  return new Date(atMs + days * DAY_MS).toISOString();
 }
 
 /** Who holds an audience name in a sandbox: a configured team, or the files outside every team. */
@@ -137,6 +183,16 @@ export class Registry {
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
     this.stagingBucket = options.stagingBucket;
+  }
+
+  /** This registry on another clock: KeepAlive run "as of" a day computes expiries from that day. */
+  withClock(now: () => number): Registry {
+    return new Registry({
+      client: this.client,
+      tableName: this.tableName,
+      now,
+      stagingBucket: this.stagingBucket,
+    });
   }
 
   /** Locks and run budgets, kept in the same table (coordination.ts). */
@@ -258,7 +314,8 @@ export class Registry {
           new PutCommand({
             TableName: this.tableName,
             Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
+            // An audience deleted in AEP is created anew under its name: its item is replaced.
+            ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(deletedAt)',
           }),
         );
         return 'PUT';
@@ -266,7 +323,7 @@ export class Registry {
         if (!isConditionFailure(error)) throw error;
       }
       const existing = await this.get(item.registryKey);
-      if (existing) return existing;
+      if (existing && existing.deletedAt === undefined) return existing;
     }
     throw new RegistryConflictError(`Registry item ${item.pk} keeps appearing and disappearing`);
   }
@@ -494,6 +551,158 @@ export class Registry {
         `No run reservation of ${execution} on "${registryKey}" to record run ${runId}`,
       );
     }
+  }
+
+  /**
+   * Every audience item, in no particular order (a paginated Scan: the registry holds hundreds of audiences,
+   * not millions; locks and budgets are left out by the filter).
+   */
+  async list(): Promise<RegistryItem[]> {
+    const items: RegistryItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(pk, :audience)',
+          ExpressionAttributeValues: { ':audience': 'AUDIENCE#' },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as RegistryItem[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /**
+   * A run of the audience succeeded: its expiry is now plus its TTL. An older success recorded late (a redrive)
+   * never moves the expiry back.
+   */
+  async recordSuccessfulRun(registryKey: string, run: SuccessfulRun): Promise<void> {
+    const nowMs = this.now();
+    const at = new Date(nowMs).toISOString();
+    const recorded = await this.updateIf(registryKey, {
+      UpdateExpression:
+        'SET lastRunAt = :at, lastRunExecution = :e, lastStagedKey = :staged, ttlInDays = :ttl, ' +
+        `expiresAt = :expires, updatedAt = :at${run.keepAlive === undefined ? '' : ', keepAlive = :keep'}`,
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastRunAt) OR lastRunAt <= :at)',
+      ExpressionAttributeValues: {
+        ':at': at,
+        ':e': run.execution,
+        ':staged': run.stagedKey,
+        ':ttl': run.ttlInDays,
+        ':expires': expiryAfter(nowMs, run.ttlInDays),
+        ...(run.keepAlive === undefined ? {} : { ':keep': run.keepAlive }),
+      },
+    });
+    if (!recorded && !(await this.get(registryKey))) {
+      throw new RegistryConflictError(`Registry item for "${registryKey}" is missing; cannot record its run`);
+    }
+  }
+
+  /** Keep the audience alive, or stop: the per-audience flag either source (manifest, team) sets. */
+  async setKeepAlive(registryKey: string, keepAlive: boolean): Promise<boolean> {
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET keepAlive = :keep, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':keep': keepAlive, ':now': this.timestamp() },
+    });
+  }
+
+  /**
+   * Claim the extension of the audience's current expiry `expiresAt` for this invocation: false when it was
+   * extended for it already, another invocation holds a fresh claim, the expiry moved, or it was deleted.
+   */
+  async claimExtension(registryKey: string, expiresAt: string): Promise<boolean> {
+    const nowMs = this.now();
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET extendingFor = :exp, extendingAt = :now',
+      ConditionExpression:
+        'expiresAt = :exp AND attribute_not_exists(deletedAt) AND ' +
+        '(attribute_not_exists(extendedFor) OR extendedFor <> :exp) AND ' +
+        '(attribute_not_exists(extendingFor) OR extendingFor <> :exp OR extendingAt < :stale)',
+      ExpressionAttributeValues: {
+        ':exp': expiresAt,
+        ':now': new Date(nowMs).toISOString(),
+        ':stale': new Date(nowMs - EXTENSION_CLAIM_SECONDS * 1000).toISOString(),
+      },
+    });
+  }
+
+  /**
+   * AEP accepted the extension claimed for `claimedFor`: the new expiry is now plus the TTL (the earlier of
+   * the two readings of "extended by the original TTL", docs/aep.md#audience-upkeep).
+   */
+  async recordExtension(registryKey: string, claimedFor: string, ttlInDays: number): Promise<string> {
+    const nowMs = this.now();
+    const expiresAt = expiryAfter(nowMs, ttlInDays);
+    const recorded = await this.updateIf(registryKey, {
+      UpdateExpression:
+        'SET expiresAt = :expires, lastExtendedAt = :now, extendedFor = :old, updatedAt = :now ' +
+        'REMOVE extendingFor, extendingAt',
+      ConditionExpression: 'extendingFor = :old',
+      ExpressionAttributeValues: {
+        ':expires': expiresAt,
+        ':now': new Date(nowMs).toISOString(),
+        ':old': claimedFor,
+      },
+    });
+    if (!recorded) {
+      throw new RegistryConflictError(`The extension claim on "${registryKey}" for ${claimedFor} was lost`);
+    }
+    return expiresAt;
+  }
+
+  /** The extension failed: the next invocation may try again for the same expiry. */
+  async releaseExtension(registryKey: string, claimedFor: string): Promise<void> {
+    await this.updateIf(registryKey, {
+      UpdateExpression: 'REMOVE extendingFor, extendingAt',
+      ConditionExpression: 'extendingFor = :old',
+      ExpressionAttributeValues: { ':old': claimedFor },
+    });
+  }
+
+  /** Claim the expiry notice for `expiresAt`: false when it was sent (or is being sent) already. */
+  async claimExpiryNotice(registryKey: string, expiresAt: string): Promise<boolean> {
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET expiryNoticeFor = :exp',
+      ConditionExpression:
+        'expiresAt = :exp AND attribute_not_exists(deletedAt) AND ' +
+        '(attribute_not_exists(expiryNoticeFor) OR expiryNoticeFor <> :exp)',
+      ExpressionAttributeValues: { ':exp': expiresAt },
+    });
+  }
+
+  /** The notice could not be published: let the next invocation send it. */
+  async releaseExpiryNotice(registryKey: string, expiresAt: string): Promise<void> {
+    await this.updateIf(registryKey, {
+      UpdateExpression: 'REMOVE expiryNoticeFor',
+      ConditionExpression: 'expiryNoticeFor = :exp',
+      ExpressionAttributeValues: { ':exp': expiresAt },
+    });
+  }
+
+  /** The staged object now tagged to be kept (undefined: none is). */
+  async recordKeptStagedKey(registryKey: string, key: string | undefined): Promise<void> {
+    await this.updateIf(registryKey, {
+      UpdateExpression:
+        key === undefined ? 'REMOVE keptStagedKey' : 'SET keptStagedKey = :key, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ...(key === undefined ? {} : { ExpressionAttributeValues: { ':key': key, ':now': this.timestamp() } }),
+    });
+  }
+
+  /** The audience was deleted in AEP. Idempotent: the first deletion's time stays. */
+  async markDeleted(registryKey: string): Promise<string> {
+    const at = this.timestamp();
+    await this.updateIf(registryKey, {
+      UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :at), updatedAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':at': at },
+    });
+    return (await this.get(registryKey))?.deletedAt ?? at;
   }
 }
 

@@ -89,6 +89,11 @@ export const audiencePlanSchema = z.object({
    */
   team: z.string().optional(),
   sandbox: z.string().optional(),
+  /**
+   * Keep the audience alive (extend-ttl before it expires): the manifest's `keepAlive` (or a team's setting).
+   * Absent: whatever the registry already says, off for a new audience.
+   */
+  keepAlive: z.boolean().optional(),
 });
 export type AudiencePlan = z.infer<typeof audiencePlanSchema>;
 

@@ -55,6 +55,8 @@ export const manifestSchema = z
     /** Stage SHA-256 digests of normalized e-mails and phones, never the raw values (docs/contracts.md#manifest). */
     hashIdentities: z.boolean().optional(),
     audienceId: z.string().min(1).optional(),
+    /** Extend the audience's TTL before it expires (the KeepAlive function), instead of letting it lapse. */
+    keepAlive: z.boolean().optional(),
     destinations: z.array(z.union([streamingDestination, batchDestination])).optional(),
   })
   .strict();

@@ -1,5 +1,6 @@
 // ValidateFile: streams the CSV from S3 through the engine, streams the canonical copy to the audience's
 // staging folder (multipart), writes validation.json and rejects.csv, and plans the audience.
+
 import { PassThrough, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -34,6 +35,7 @@ import {
 } from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
 import { type TeamOf, type TeamsConfig, teamOf } from '../shared/teams.ts';
+import { STAGING_TAGGING } from '../shared/upkeep.ts';
 import { type CsvSource, type EngineResult, validateSources } from './engine/engine.ts';
 import { identityTable } from './engine/identities.ts';
 import type { RangePool } from './engine/thread-pool.ts';
@@ -120,12 +122,18 @@ async function loadManifest(deps: ValidateFileDeps, bucket: string, csvKey: stri
  * An object written from a stream as the engine produces it (multipart above 5 MB, so memory stays bounded).
  * `discard` aborts before the stream ends: nothing is written, and a started multipart upload is aborted.
  */
-function streamedObject(s3: S3Client, bucket: string, key: string, header = '') {
+function streamedObject(s3: S3Client, bucket: string, key: string, header = '', tagging?: string) {
   const body = new PassThrough();
   if (header) body.write(header);
   const upload = new Upload({
     client: s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' },
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'text/csv; charset=utf-8',
+      ...(tagging ? { Tagging: tagging } : {}),
+    },
   });
   const done = upload.done();
   // Settled by keep/discard; until then a failed upload must not surface as an unhandled rejection.
@@ -342,7 +350,8 @@ export async function validateFile(event: TaskEvent, stackDeps: ValidateFileDeps
   const { registryKey: regKey, stagingPrefix: prefix } = await plannedKey(audienceName, scope, deps.registry);
   const stagedKey = `${prefix}${executionName}.csv`;
 
-  const staged = streamedObject(deps.s3, bucket, stagedKey);
+  // Tagged for the staging lifecycle rule: KeepAlive retags the copy a kept-alive audience still needs.
+  const staged = streamedObject(deps.s3, bucket, stagedKey, '', STAGING_TAGGING);
   const rejects = streamedObject(deps.s3, bucket, rejectsKey, 'row,column,code,message\n');
   let result: EngineResult;
   try {
@@ -424,6 +433,7 @@ export async function validateFile(event: TaskEvent, stackDeps: ValidateFileDeps
       ...(manifest?.labels ? { labels: manifest.labels } : {}),
       ...(manifest?.audienceId ? { audienceId: manifest.audienceId } : {}),
       ...(scope ? { team: scope.team, sandbox: scope.sandbox } : {}),
+      ...(manifest?.keepAlive === undefined ? {} : { keepAlive: manifest.keepAlive }),
     },
     destinations: (manifest && manifestDestinations(manifest)) ?? deps.config.defaultDestinations,
     ...(loaded.key ? { manifestKey: loaded.key } : {}),

@@ -135,10 +135,14 @@ export class PipelineDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             ...wide,
-            title: 'Rows validated and rejected',
+            title: 'Rows validated and rejected; audience upkeep',
             left: [
               custom(METRIC.rows, 'validate-file', 'Sum', 'rows'),
               custom(METRIC.invalidRows, 'validate-file', 'Sum', 'invalid rows'),
+              // Audience upkeep, once a day (KeepAlive): extended, warned of, failed.
+              custom(METRIC.audiencesExtended, 'keep-alive', 'Sum', 'audiences extended'),
+              custom(METRIC.expiryNotices, 'keep-alive', 'Sum', 'expiry notices'),
+              custom(METRIC.keepAliveFailures, 'keep-alive', 'Sum', 'upkeep failures'),
             ],
           }),
           new cloudwatch.GraphWidget({

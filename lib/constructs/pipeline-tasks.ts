@@ -123,10 +123,11 @@ export class PipelineTasks extends Construct {
       );
       allowUnder(
         validation,
-        [...STREAMED_WRITE, 's3:GetObject'],
+        // The copy is written with its retention tag (x-amz-tagging), which S3 authorizes as s3:PutObjectTagging.
+        [...STREAMED_WRITE, 's3:PutObjectTagging', 's3:GetObject'],
         bucket,
         'staging/',
-        'streams the canonical copy of any file, then heads it for its LastModified',
+        'streams the canonical copy of any file with its retention tag, then heads it for its LastModified',
       );
       allowUnder(
         validation,

@@ -146,6 +146,11 @@ export class LocalPipeline {
     }
   }
 
+  /** The template's function of a handler folder (`keep-alive`, `delete-audience`…), to invoke directly. */
+  functionNamed(folder: string): TaskFunction | undefined {
+    return this.functions[folder];
+  }
+
   /**
    * Changes variables of every function's environment (or of the named ones) as UpdateFunctionConfiguration
    * does: later invocations run in new execution environments that read them at cold start.

@@ -39,6 +39,8 @@ describe('loadPipelineConfig', () => {
       accessLogsRetentionDays: 90,
       teams: {},
       unknownTeams: 'defaults',
+      keepAliveDaysBeforeExpiry: 7,
+      expiryWarningDays: 7,
     });
   });
 
