@@ -98,11 +98,11 @@ export class PipelineStack extends Stack {
       this.tasks.archiveFile,
       this.tasks.handleFailure,
       this.executionFailureRule.recordExecutionFailure,
-      // Expiry notices go to the teams on the same topic.
-      this.upkeep.keepAlive,
     ]) {
       this.topics.allowPublishOutcomes(ending);
     }
+    // Expiry notices go to the teams on the same topics; KeepAlive's team settings stay beside them.
+    this.topics.allowPublishOutcomes(this.upkeep.keepAlive, this.upkeep.teamSettings);
     const notStarted = (queue: string) =>
       `An uploaded file did not start an execution: its event is in ${queue}; read it, fix the cause, upload the file again`;
     const deadEndQueues: Record<string, DeadEndQueue> = {

@@ -109,7 +109,8 @@ export const FLAGS = {
     'T',
     'The team: the first folder under incoming/ (pipeline.teams in cdk.json). run drops each file under ' +
       "incoming/T/, so it takes team T's settings and sandbox; executions lists only the files under incoming/T/ " +
-      '(exactly T, not every name that starts with it).',
+      "(exactly T, not every name that starts with it); audiences lists team T's, and audiences delete finds " +
+      "the name in team T's sandbox.",
   ),
   asOf: flag(
     'as-of',
@@ -194,11 +195,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'The audiences the pipeline created, from the local registry (or the deployed one with --stack): name, id, ' +
       "team, runs used, last run, expiry, keep-alive, destinations (--stack NAME: that stack's registry, read with the " +
-      'AWS credentials). `audiences delete <name> --yes` removes one ' +
+      "AWS credentials; --team T: only team T's). `audiences delete <name> [--team T] --yes` removes one " +
       'from its dataflows, deletes it in AEP and marks it deleted, under its lock, through the delete-audience ' +
       'function (locally in the runner; with --stack the deployed one, by Lambda Invoke, so AEP credentials stay ' +
       'in AWS).',
-    flags: [F.yes, F.aepUrl, F.stack, F.region, F.json, F.help],
+    flags: [F.team, F.yes, F.aepUrl, F.stack, F.region, F.json, F.help],
     keepsLocalState: true,
   },
   {

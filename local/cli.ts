@@ -320,7 +320,9 @@ async function audiencesCommand(args: string[], values: FlagValues, io: Io): Pro
     const items = deployed?.registryTableName
       ? await audiences.stackRegistryItems(deployed.registryTableName, region)
       : await withUsageErrors(() => audiences.localRegistryItems(targetDir(aepUrl)));
-    const list = audiences.listing(items);
+    const team = values.team as string | undefined;
+    // A team's audiences: the file's first folder matched exactly, as `executions --team` does.
+    const list = audiences.listing(items).filter((a) => team === undefined || a.team === team);
     print(audiences.formatAudiences(list), list);
     return EXIT_OK;
   }
@@ -328,7 +330,8 @@ async function audiencesCommand(args: string[], values: FlagValues, io: Io): Pro
   if (verb !== 'delete' || name === undefined || rest.length > 0) {
     throw new UsageError('audiences takes no arguments, or `delete <name>`', 'audiences');
   }
-  const payload = { name, confirm: values.yes === true };
+  const team = values.team as string | undefined;
+  const payload = { name, ...(team === undefined ? {} : { team }), confirm: values.yes === true };
   const deployed = await stack();
   let result: import('../functions/delete-audience/delete-audience.ts').DeleteAudienceResult;
   if (deployed) {

@@ -8,8 +8,10 @@ import type { Registry } from '../shared/registry.ts';
 import type { StagedRetention } from '../shared/upkeep.ts';
 
 export interface DeleteAudienceEvent {
-  /** The audience's name (its registry key is the name lower-cased). */
+  /** The audience's name (its registry key is the name lower-cased, in its team's sandbox for a team's). */
   name: string;
+  /** The configured team the audience belongs to (`aep-audience audiences delete <name> --team T`). */
+  team?: string | undefined;
   /** False or absent: a dry run, nothing changed. */
   confirm?: boolean;
 }
@@ -33,6 +35,8 @@ export type DeleteAudienceResult =
 
 export interface DeleteAudienceDeps {
   aep: AepUpkeepApi;
+  /** The registry key of the event's audience (a team's is scoped by its sandbox); default the name. */
+  keyOf?: ((event: DeleteAudienceEvent) => string) | undefined;
   registry: Registry;
   coordination: Coordination;
   staging?: StagedRetention | undefined;
@@ -46,7 +50,7 @@ export async function deleteAudience(
   deps: DeleteAudienceDeps,
 ): Promise<DeleteAudienceResult> {
   const name = event.name;
-  const key = name.toLowerCase();
+  const key = deps.keyOf ? deps.keyOf(event) : name.toLowerCase();
   const item = await deps.registry.get(key);
   if (!item) {
     return {

@@ -11,9 +11,11 @@ import { createLogger } from '../shared/log.ts';
 import { PipelineMetrics } from '../shared/metrics.ts';
 import { correlate } from '../shared/middleware/correlation.ts';
 import { pipelineErrors } from '../shared/middleware/pipeline-errors.ts';
+import { registryKey } from '../shared/naming.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { registryFromEnvironment } from '../shared/registry.ts';
 import { s3Client } from '../shared/s3.ts';
+import { teamsFromEnvironment } from '../shared/teams.ts';
 import { S3StagedRetention } from '../shared/upkeep.ts';
 import { type DeleteAudienceEvent, type DeleteAudienceResult, deleteAudience } from './delete-audience.ts';
 
@@ -23,7 +25,9 @@ const logger = createLogger({ service: SERVICE });
 const metrics = new PipelineMetrics(SERVICE);
 const registry = registryFromEnvironment();
 const staging = new S3StagedRetention(s3Client(), env.BUCKET_NAME);
-const eventSchema = z.object({ name: z.string().min(1), confirm: z.boolean().optional() }).strict();
+const eventSchema = z
+  .object({ name: z.string().min(1), team: z.string().min(1).optional(), confirm: z.boolean().optional() })
+  .strict();
 
 export const handler = middy<DeleteAudienceEvent, DeleteAudienceResult, Error, Context>()
   .use(injectLambdaContext(logger.powertools, { resetKeys: true }))
@@ -43,9 +47,22 @@ export const handler = middy<DeleteAudienceEvent, DeleteAudienceResult, Error, C
         'delete-audience input is malformed: it takes {"name": "<audience>", "confirm": true}',
       );
     }
-    const { aep } = await aepUpkeepClient(logger, metrics.aepCall);
+    const { team } = parsed.data;
+    const settings = team === undefined ? undefined : teamsFromEnvironment().teams[team];
+    if (team !== undefined && !settings?.sandboxName) {
+      throw new PipelineError(
+        'CONFIG_INVALID',
+        `Team "${team}" is not in pipeline.teams (or has no sandboxName)`,
+      );
+    }
+    const { aep } = await aepUpkeepClient(logger, metrics.aepCall, team);
     return deleteAudience(parsed.data, {
       aep,
+      keyOf: (event) =>
+        registryKey(
+          event.name,
+          settings?.sandboxName && team ? { sandbox: settings.sandboxName, team } : undefined,
+        ),
       registry,
       coordination: registry.coordination(),
       staging,

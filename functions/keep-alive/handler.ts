@@ -79,6 +79,7 @@ export const handler = middy<KeepAliveEvent | null, KeepAliveReport, Error, Cont
     const onClock = registry.withClock(now);
     const report = await keepAlive({
       aep,
+      aepFor: async (item) => (await aepUpkeepClient(logger, metrics.aepCall, item.team)).aep,
       registry: onClock,
       coordination: onClock.coordination(),
       now,

@@ -20,6 +20,8 @@ export interface KeepAliveConfig {
 
 export interface KeepAliveDeps {
   aep: AepUpkeepApi;
+  /** The AEP client of an audience's team (its credentials and sandbox); `aep` for audiences of no team. */
+  aepFor?: ((item: RegistryItem) => Promise<AepUpkeepApi>) | undefined;
   /** On the clock of the run (now, or `asOf`): expiries recorded here are computed from it. */
   registry: Registry;
   coordination: Coordination;
@@ -144,14 +146,15 @@ async function extend(
     );
     if (budget === 'SPENT') {
       await registry.releaseExtension(key, item.expiresAt);
-      const reason = `today's budget of ${config.dailyRunBudget} ingestion runs in sandbox "${config.sandboxName}" is spent`;
+      const reason = `today's budget of ${config.dailyRunBudget} ingestion runs in sandbox "${item.sandbox ?? config.sandboxName}" is spent`;
       // Tomorrow's run tries again; an audience that would expire before then is a failure to page on.
       if (Date.parse(item.expiresAt) <= nowMs + DAY_MS) {
         return { status: 'FAILED', error: `${reason}, and the audience expires before the next run` };
       }
       return { status: 'DEFERRED', reason };
     }
-    await deps.aep.extendTtl(item.audienceId);
+    const aep = item.team !== undefined && deps.aepFor ? await deps.aepFor(item) : deps.aep;
+    await aep.extendTtl(item.audienceId);
   } catch (error) {
     await registry.releaseExtension(key, item.expiresAt).catch(() => undefined);
     deps.logger?.warn('extend-ttl failed', { audience: item.audienceName, error: errorText(error) });

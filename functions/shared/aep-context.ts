@@ -171,9 +171,18 @@ export function dailyRunBudgetFromEnv(): number {
 export async function aepUpkeepClient(
   logger: Logger,
   onAepCall?: (record: AepCallRecord) => void,
+  team?: string,
 ): Promise<{ aep: AepApi & AepUpkeepApi; sandboxName: string }> {
   currentObserver = onAepCall;
-  const credentials = await loadAepCredentials();
+  // An audience of a configured team is its team's: its secret, its sandbox (PIPELINE_TEAMS).
+  const settings = team === undefined ? undefined : teamsFromEnvironment().teams[team];
+  if (team !== undefined && !settings) {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      `The audience belongs to team "${team}", which is not in pipeline.teams any more`,
+    );
+  }
+  const credentials = await loadTeamCredentials(settings);
   return { aep: await clientFor(credentials, logger), sandboxName: credentials.sandboxName };
 }
 

@@ -11,21 +11,33 @@ import { Construct } from 'constructs';
 import type { PipelineConfig } from '../config.ts';
 import type { AepCredentials } from './aep-credentials.ts';
 import type { AudienceRegistry } from './audience-registry.ts';
-import { allowUnder } from './pipeline-tasks.ts';
+import { allowUnder, teamSlices, teamsEnvironment } from './pipeline-tasks.ts';
 import { TaskFunction } from './task-function.ts';
 
 export interface AudienceUpkeepProps {
   bucket: s3.IBucket;
   registry: AudienceRegistry;
   credentials: AepCredentials;
-  config: Pick<PipelineConfig, 'dailyRunBudget' | 'keepAliveDaysBeforeExpiry' | 'expiryWarningDays'>;
+  config: Pick<
+    PipelineConfig,
+    'dailyRunBudget' | 'keepAliveDaysBeforeExpiry' | 'expiryWarningDays' | 'teams' | 'unknownTeams'
+  >;
   logRetention: logs.RetentionDays;
 }
 
 /** Once a day, early UTC, before most teams' uploads take the day's run budget. */
 export const KEEP_ALIVE_SCHEDULE = 'cron(15 4 * * ? *)';
 
+/** What the upkeep functions use of a team: where its audiences live and the credentials to reach them. */
+const upkeepSlice = (team: PipelineConfig['teams'][string]) => ({
+  sandboxName: team.sandboxName,
+  baseConnectionId: team.baseConnectionId,
+  secretArn: team.secretArn,
+});
+
 export class AudienceUpkeep extends Construct {
+  /** Each team's slice of the upkeep functions (PIPELINE_TEAMS), for the outcome topics to add to. */
+  readonly teamSettings: Record<string, Record<string, unknown>>;
   readonly keepAlive: TaskFunction;
   readonly deleteAudience: TaskFunction;
   readonly schedule: scheduler.CfnSchedule;
@@ -37,7 +49,10 @@ export class AudienceUpkeep extends Construct {
       BUCKET_NAME: bucket.bucketName,
       AEP_SECRET_ARN: credentials.secretArn,
       REGISTRY_TABLE_NAME: registry.tableName,
+      // A team's audience is extended or deleted with its team's credentials, in its sandbox.
+      ...teamsEnvironment(config, upkeepSlice),
     };
+    this.teamSettings = teamSlices(config, upkeepSlice);
 
     this.keepAlive = new TaskFunction(this, 'KeepAlive', {
       name: 'keep-alive',

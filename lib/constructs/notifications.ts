@@ -140,17 +140,15 @@ export class NotificationTopics extends Construct {
    * Lets `task` publish outcomes: sns:Publish on the outcome topic and on every team's topic (one set of functions
    * ends every team's files), and the key use that encryption needs; PIPELINE_TEAMS tells it each team's topic.
    */
-  allowPublishOutcomes(task: TaskFunction): void {
+  allowPublishOutcomes(task: TaskFunction, teamSettings: Record<string, Record<string, unknown>> = {}): void {
     this.outcomes.grantPublish(task.function);
     for (const topic of Object.values(this.teamTopics)) topic.grantPublish(task.function);
     const teamTopics = Object.entries(this.teamTopics);
     if (teamTopics.length > 0) {
-      task.function.addEnvironment(
-        TEAMS_ENV,
-        Stack.of(this).toJsonString(
-          Object.fromEntries(teamTopics.map(([team, topic]) => [team, { topicArn: topic.topicArn }])),
-        ),
-      );
+      // One variable holds a function's whole slice of each team: its other settings, then the team's topic.
+      const slices: Record<string, Record<string, unknown>> = { ...teamSettings };
+      for (const [team, topic] of teamTopics) slices[team] = { ...slices[team], topicArn: topic.topicArn };
+      task.function.addEnvironment(TEAMS_ENV, Stack.of(this).toJsonString(slices));
     }
     if (task.function.role) {
       Validations.of(task.function.role).acknowledge({

@@ -224,15 +224,21 @@ export function teamsEnvironment(
   config: Pick<PipelineConfig, 'teams' | 'unknownTeams'>,
   pick: (team: TeamSettings) => Record<string, unknown>,
 ): Record<string, string> {
-  const teams = Object.entries(config.teams);
-  if (teams.length === 0 && config.unknownTeams === 'defaults') return {};
-  const slices = Object.fromEntries(
-    teams.map(([name, team]) => [
+  if (Object.keys(config.teams).length === 0 && config.unknownTeams === 'defaults') return {};
+  return { [TEAMS_ENV]: JSON.stringify(teamSlices(config, pick)), [UNKNOWN_TEAMS_ENV]: config.unknownTeams };
+}
+
+/** Each team's settings that a function uses, without the unset ones. */
+export function teamSlices(
+  config: Pick<PipelineConfig, 'teams'>,
+  pick: (team: TeamSettings) => Record<string, unknown>,
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(config.teams).map(([name, team]) => [
       name,
       Object.fromEntries(Object.entries(pick(team)).filter(([, value]) => value !== undefined)),
     ]),
   );
-  return { [TEAMS_ENV]: JSON.stringify(slices), [UNKNOWN_TEAMS_ENV]: config.unknownTeams };
 }
 
 function allow(task: TaskFunction, actions: string[], ...resources: string[]): void {

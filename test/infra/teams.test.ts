@@ -94,6 +94,19 @@ describe('a stack with teams', () => {
         brandB: { sandboxName: 'brand-b', baseConnectionId: 'conn-b' },
       });
     }
+    // The upkeep functions extend and delete a team's audiences with its credentials, in its sandbox;
+    // KeepAlive, which also tells teams of expiring audiences, has each team's topic beside them.
+    expect(JSON.parse(environmentOf('delete-audience').PIPELINE_TEAMS)).toEqual({
+      brandA: { sandboxName: 'brand-a', baseConnectionId: 'conn-a', secretArn: TEAM_SECRET },
+      brandB: { sandboxName: 'brand-b', baseConnectionId: 'conn-b' },
+    });
+    const keepAlive = flatten(environmentOf('keep-alive').PIPELINE_TEAMS);
+    expect(keepAlive).toContain(
+      `"brandB":{"sandboxName":"brand-b","baseConnectionId":"conn-b","topicArn":"${TEAM_TOPIC}"}`,
+    );
+    expect(keepAlive).toContain(
+      `"brandA":{"sandboxName":"brand-a","baseConnectionId":"conn-a","secretArn":"${TEAM_SECRET}","topicArn":"`,
+    );
     // The topic of each team that has one; a token for the topic the stack creates.
     const ending = flatten(environmentOf('archive-file').PIPELINE_TEAMS);
     expect(ending).toContain(`"brandB":{"topicArn":"${TEAM_TOPIC}"}`);

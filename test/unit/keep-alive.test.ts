@@ -78,15 +78,18 @@ function world() {
 async function audience(
   registry: Registry,
   name: string,
-  options: { ttlInDays?: number; keepAlive?: boolean } = {},
+  options: { ttlInDays?: number; keepAlive?: boolean; team?: { team: string; sandbox: string } } = {},
 ): Promise<string> {
-  const key = name.toLowerCase();
+  const key = options.team
+    ? `${options.team.sandbox}#${options.team.team}#${name.toLowerCase()}`
+    : name.toLowerCase();
   const plan = {
     name,
     registryKey: key,
     stagingPrefix: `staging/audiences/${key}/`,
     sourcePath: `drop/staging/audiences/${key}`,
     ttlInDays: options.ttlInDays ?? 30,
+    ...(options.team ?? {}),
   };
   expect(await registry.claimCreation(plan, `exec-${key}`)).toBe('CLAIMED');
   const audienceId = `aud-${key}`;
@@ -147,6 +150,31 @@ describe('keep-alive', () => {
     expect(itemA?.expiresAt).toBe(new Date(day + 30 * DAY).toISOString());
     expect(itemA?.lastExtendedAt).toBe(new Date(day).toISOString());
     expect((await registry.get(`${prefix}b`))?.expiresAt).toBe(new Date(day + 10 * DAY).toISOString());
+  });
+
+  it("extends a team's audience with its team's client, and counts it in its team's sandbox", async () => {
+    const { registry, prefix } = world();
+    const own = await audience(registry, `${prefix}team-list`, {
+      keepAlive: true,
+      team: { team: 'brandA', sandbox: 'brand-a-prod' },
+    });
+    const stackAep = new CountingUpkeepAep();
+    const teamAep = new CountingUpkeepAep();
+    const asked: (string | undefined)[] = [];
+    const day = T0 + 25 * DAY;
+    await keepAlive({
+      ...deps(registry, day, stackAep, { budget: 1 }),
+      aepFor: async (item) => {
+        asked.push(item.team);
+        return teamAep;
+      },
+    });
+    expect(teamAep.extended).toContain(own);
+    expect(stackAep.extended).not.toContain(own);
+    expect(asked).toContain('brandA');
+    // The team's sandbox has its own budget: this test's stack sandbox (budget 1) is untouched by it.
+    const item = (await registry.list()).find((i) => i.audienceId === own);
+    expect(item?.sandbox).toBe('brand-a-prod');
   });
 
   it('one audience failing does not stop the others; it is reported and tried again the next run', async () => {
