@@ -12,7 +12,69 @@ const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filte
 
 const days = z.number().int().positive();
 
+/**
+ * Audience upkeep (docs/operations.md#audience-upkeep): its own block, spread into the schema below, so that
+ * other settings can grow beside it without touching it.
+ */
+export const upkeepConfigShape = {
+  /** KeepAlive extends a kept-alive audience's TTL once it expires within this many days. */
+  keepAliveDaysBeforeExpiry: z.number().int().min(1).max(89).default(7),
+  /** An audience not kept alive that expires within this many days gets one notice on the outcome topic. */
+  expiryWarningDays: z.number().int().min(1).max(89).default(7),
+};
+
 const bucketNameSchema = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+
+/**
+ * One team's settings (`pipeline.teams.<team>`), used over the stack's for the files under `incoming/<team>/`.
+ * `sandboxName` and `baseConnectionId` are the team's AEP sandbox and the S3 base connection in it (a base
+ * connection belongs to one sandbox); `secretArn` names another credentials secret (another organization).
+ */
+export const teamSettingsSchema = z
+  .object({
+    sandboxName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'an AEP sandbox name'),
+    baseConnectionId: z.string().min(1),
+    secretArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/,
+        'the complete ARN of an existing secret, with the six characters Secrets Manager appends to its name',
+      )
+      .optional(),
+    defaultDestinations: z.array(destinationSchema).optional(),
+    defaultTtlInDays: z.number().int().min(1).max(90).optional(),
+    requireManifest: z.boolean().optional(),
+    onAudienceRunLimit: z.enum(['fail', 'rollover']).optional(),
+    identityNamespaces: z
+      .record(
+        z.string().regex(/^[a-z0-9]+$/, 'a normalized header: lower case, no spaces, _ or -'),
+        z.string().min(1),
+      )
+      .optional(),
+    keepAlive: z.boolean().optional(),
+    /** Stage SHA-256 digests of the team's e-mails and phones (a manifest's `hashIdentities` wins). */
+    hashIdentities: z.boolean().optional(),
+    /** Where the team's outcome notifications go: an existing SNS topic, or e-mails subscribed to its own one. */
+    notifications: z
+      .object({
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN')
+          .optional(),
+        emails: z.array(z.email()).min(1).optional(),
+      })
+      .strict()
+      .refine((n) => (n.topicArn === undefined) !== (n.emails === undefined), {
+        message:
+          'set exactly one of topicArn (an existing topic) and emails (the stack creates a topic for the team)',
+      })
+      .optional(),
+  })
+  .strict();
+export type TeamSettings = z.infer<typeof teamSettingsSchema>;
+
+/** A team is the first folder under incoming/: a name S3 keys, metric dimensions and construct ids all take. */
+const TEAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export const pipelineConfigSchema = z
   .object({
@@ -111,6 +173,11 @@ export const pipelineConfigSchema = z
       .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'a CloudWatch namespace: letters, digits and . _ / # : -')
       .refine((value) => !value.startsWith('AWS/'), { message: 'must not start with AWS/ (reserved)' })
       .default('AepAudiencePipeline'),
+    /** Settings by team, the first folder under incoming/ (`incoming/<team>/…`), used over the stack's. */
+    teams: z.record(z.string(), teamSettingsSchema).default({}),
+    /** What a file outside every configured team gets: the stack's settings, or TEAM_UNKNOWN. */
+    unknownTeams: z.enum(['defaults', 'reject']).default('defaults'),
+    ...upkeepConfigShape,
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -187,6 +254,43 @@ export const pipelineConfigSchema = z
         });
       }
     });
+  })
+  .superRefine((config, ctx) => {
+    // A team's default destinations meet the same rules as the stack's (checked in the refinement above).
+    for (const [team, settings] of Object.entries(config.teams)) {
+      if (!TEAM_NAME.test(team)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['teams', team],
+          message:
+            'a team name is the first folder under incoming/: letters, digits, _ . or -, starting with a letter or digit, at most 64',
+        });
+      }
+      settings.defaultDestinations?.forEach((destination, index) => {
+        const at = ['teams', team, 'defaultDestinations', index, 'batch'];
+        const name = `destination ${destination.flowId}`;
+        if (destination.kind === 'streaming' || !destination.batch) {
+          if ((destination.kind === 'streaming') !== !destination.batch) {
+            ctx.addIssue({
+              code: 'custom',
+              path: at,
+              message:
+                destination.kind === 'streaming'
+                  ? `${name}: a streaming destination takes no batch export settings`
+                  : `${name}: a batch destination needs its export settings (exportMode, schedule, filenameTemplate)`,
+            });
+          }
+          return;
+        }
+        for (const problem of batchExportProblems(destination.batch)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, ...problem.path],
+            message: `${name} (${destination.batch.exportMode}): ${problem.rule}`,
+          });
+        }
+      });
+    }
   });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;

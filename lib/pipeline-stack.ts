@@ -7,6 +7,7 @@ import { AepCredentials } from './constructs/aep-credentials.ts';
 import { AepSourceAccess } from './constructs/aep-source-access.ts';
 import { type DeadEndQueue, PipelineAlarms } from './constructs/alarms.ts';
 import { AudienceRegistry } from './constructs/audience-registry.ts';
+import { AudienceUpkeep } from './constructs/audience-upkeep.ts';
 import { PipelineDashboard } from './constructs/dashboard.ts';
 import { DropBucket } from './constructs/drop-bucket.ts';
 import { ExecutionFailureRule } from './constructs/execution-failure-rule.ts';
@@ -30,6 +31,7 @@ export class PipelineStack extends Stack {
   readonly trigger: Trigger;
   readonly executionFailureRule: ExecutionFailureRule;
   readonly aepSourceAccess: AepSourceAccess;
+  readonly upkeep: AudienceUpkeep;
   readonly topics: NotificationTopics;
   readonly alarms: PipelineAlarms;
   readonly dashboard: PipelineDashboard;
@@ -52,6 +54,7 @@ export class PipelineStack extends Stack {
     this.credentials = new AepCredentials(this, 'AepCredentials', {
       secretName: config.secretName,
       secretArn: config.secretArn,
+      teamSecretArns: Object.values(config.teams).flatMap((team) => (team.secretArn ? [team.secretArn] : [])),
     });
     this.tasks = new PipelineTasks(this, 'Tasks', {
       bucket,
@@ -73,6 +76,13 @@ export class PipelineStack extends Stack {
       logRetention,
     });
     this.aepSourceAccess = new AepSourceAccess(this, 'AepSourceAccess', { bucket });
+    this.upkeep = new AudienceUpkeep(this, 'Upkeep', {
+      bucket,
+      registry: this.registry,
+      credentials: this.credentials,
+      config,
+      logRetention,
+    });
 
     // Observability: every function publishes its metrics under one namespace; the three functions that end
     // a file publish its outcome; operators get alarms and a dashboard.
@@ -80,7 +90,10 @@ export class PipelineStack extends Stack {
     for (const task of functions) {
       task.function.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', config.metricsNamespace);
     }
-    this.topics = new NotificationTopics(this, 'Notifications', { alarmEmail: config.alarmEmail });
+    this.topics = new NotificationTopics(this, 'Notifications', {
+      alarmEmail: config.alarmEmail,
+      teams: config.teams,
+    });
     for (const ending of [
       this.tasks.archiveFile,
       this.tasks.handleFailure,
@@ -88,6 +101,8 @@ export class PipelineStack extends Stack {
     ]) {
       this.topics.allowPublishOutcomes(ending);
     }
+    // Expiry notices go to the teams on the same topics; KeepAlive's team settings stay beside them.
+    this.topics.allowPublishOutcomes(this.upkeep.keepAlive, this.upkeep.teamSettings);
     const notStarted = (queue: string) =>
       `An uploaded file did not start an execution: its event is in ${queue}; read it, fix the cause, upload the file again`;
     const deadEndQueues: Record<string, DeadEndQueue> = {
@@ -117,6 +132,8 @@ export class PipelineStack extends Stack {
       this.tasks.archiveFile,
       this.tasks.handleFailure,
       recordExecutionFailure,
+      this.upkeep.keepAlive,
+      this.upkeep.deleteAudience,
     ];
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       topic: this.topics.alarms,
@@ -125,6 +142,7 @@ export class PipelineStack extends Stack {
       deadEndQueues,
       faultCounting,
       recordExecutionFailure,
+      keepAlive: this.upkeep.keepAlive,
     });
     this.dashboard = new PipelineDashboard(this, 'Dashboard', {
       namespace: config.metricsNamespace,
@@ -159,6 +177,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'OutcomeTopicArn', {
       value: this.topics.outcomes.topicArn,
       description: 'Subscribe here to hear about every file: success or failure, one message each',
+    });
+    new CfnOutput(this, 'DeleteAudienceFunctionName', {
+      value: this.upkeep.deleteAudience.function.functionName,
+      description: 'Invoked by `aep-audience audiences delete <name> --yes`',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.topics.alarms.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });

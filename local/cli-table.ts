@@ -11,7 +11,15 @@ export interface Flag {
   description: string;
 }
 
-export type CommandName = 'run' | 'validate' | 'serve' | 'executions' | 'show' | 'redrive';
+export type CommandName =
+  | 'run'
+  | 'validate'
+  | 'serve'
+  | 'executions'
+  | 'show'
+  | 'redrive'
+  | 'audiences'
+  | 'keep-alive';
 
 export interface CommandSpec {
   name: CommandName;
@@ -43,7 +51,8 @@ export const FLAGS = {
     'URL',
     'Any AEP-compatible server: IMS at URL/ims/token/v3, Platform under URL/data/... Credentials from ' +
       'AEP_CLIENT_ID, AEP_CLIENT_SECRET, AEP_ORG_ID, AEP_SANDBOX_NAME, AEP_BASE_CONNECTION_ID and optionally ' +
-      'AEP_SCOPES.',
+      "AEP_SCOPES; a configured team's files use its own sandboxName and baseConnectionId (sent as " +
+      'x-sandbox-name), so AEP_SANDBOX_NAME and AEP_BASE_CONNECTION_ID are needed only for the other files.',
   ),
   timeScale: flag(
     'time-scale',
@@ -74,6 +83,17 @@ export const FLAGS = {
     'JSON on stdout and nothing else there (run: one object per file, an array for several).',
   ),
   port: flag('port', 'N', 'The S3 port (default 4566; 0 = any free port).'),
+  workers: flag(
+    'workers',
+    'N',
+    "Threads that parse (default: this machine's cores): the file is cut into record-aligned byte ranges, " +
+      'parsed in parallel and merged into exactly what one pass gives. 1 is one pass in one thread.',
+  ),
+  splitBytes: flag(
+    'split-bytes',
+    'B',
+    'The size of the byte ranges (default 8 MiB); small values make many ranges of a small file, for tests.',
+  ),
   host: flag('host', 'H', 'The address to listen on (default 127.0.0.1, this machine only).'),
   stack: flag(
     'stack',
@@ -84,6 +104,20 @@ export const FLAGS = {
   status: flag('status', 'S', 'RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.'),
   since: flag('since', 'T', 'Started within a span (90m, 24h, 7d) or since a date (2026-11-28).'),
   limit: flag('limit', 'N', 'At most N (default 50).'),
+  team: flag(
+    'team',
+    'T',
+    'The team: the first folder under incoming/ (pipeline.teams in cdk.json). run drops each file under ' +
+      "incoming/T/, so it takes team T's settings and sandbox; executions lists only the files under incoming/T/ " +
+      "(exactly T, not every name that starts with it); audiences lists team T's, and audiences delete finds " +
+      "the name in team T's sandbox.",
+  ),
+  asOf: flag(
+    'as-of',
+    'YYYY-MM-DD',
+    "Run as if it were that UTC day (00:00): expiries and the day's run budget are reckoned from it.",
+  ),
+  yes: flag('yes', undefined, 'Do it (without it, say what would be done and change nothing).'),
   help: {
     name: 'help',
     short: 'h',
@@ -105,15 +139,17 @@ export const COMMANDS: readonly CommandSpec[] = [
       'progress state by state and a summary. A folder (<name>.parts, or any folder: then <name> is its name) is ' +
       'dropped as a warehouse export: its files under incoming/<name>.parts/, then its completion marker (its own ' +
       '_SUCCESS or Redshift manifest, else an empty _SUCCESS), which starts one run for the audience <name>.',
-    flags: [F.manifest, F.aepUrl, F.timeScale, F.s3Endpoint, F.bundles, F.logLevel, F.json, F.help],
+    flags: [F.manifest, F.team, F.aepUrl, F.timeScale, F.s3Endpoint, F.bundles, F.logLevel, F.json, F.help],
     keepsLocalState: true,
   },
   {
     name: 'validate',
-    arguments: '<file.csv>',
+    arguments: '<file.csv | file.csv.gz | folder>',
     group: 'local',
-    description: 'Validates a file as the pipeline would, writing nothing (a dry run).',
-    flags: [F.manifest, F.json, F.help],
+    description:
+      'Validates a file as the pipeline would, writing nothing (a dry run). A folder is read as a folder drop: ' +
+      'its data files in name order as the parts of one file (markers and hidden files left out).',
+    flags: [F.manifest, F.workers, F.splitBytes, F.json, F.help],
   },
   {
     name: 'serve',
@@ -131,8 +167,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'executions',
     arguments: '',
     group: 'operator',
-    description: 'Recent executions, newest first: start, status, duration, stage reached, audience, file.',
-    flags: [F.status, F.since, F.limit, F.stack, F.region, F.json, F.help],
+    description:
+      'Recent executions, newest first: start, status, duration, team, stage reached, audience, file.',
+    flags: [F.status, F.since, F.limit, F.team, F.stack, F.region, F.json, F.help],
   },
   {
     name: 'show',
@@ -150,6 +187,31 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Resumes an execution an outage stopped, at the task that failed (Step Functions redrive). Refuses one the ' +
       'file made fail: fix the file and upload it again instead.',
     flags: [F.stack, F.region, F.json, F.help],
+  },
+  {
+    name: 'audiences',
+    arguments: '[delete <name>]',
+    group: 'local',
+    description:
+      'The audiences the pipeline created, from the local registry (or the deployed one with --stack): name, id, ' +
+      "team, runs used, last run, expiry, keep-alive, destinations (--stack NAME: that stack's registry, read with the " +
+      "AWS credentials; --team T: only team T's). `audiences delete <name> [--team T] --yes` removes one " +
+      'from its dataflows, deletes it in AEP and marks it deleted, under its lock, through the delete-audience ' +
+      'function (locally in the runner; with --stack the deployed one, by Lambda Invoke, so AEP credentials stay ' +
+      'in AWS).',
+    flags: [F.team, F.yes, F.aepUrl, F.stack, F.region, F.json, F.help],
+    keepsLocalState: true,
+  },
+  {
+    name: 'keep-alive',
+    arguments: '',
+    group: 'local',
+    description:
+      'Runs the KeepAlive function once against the local registry and AEP (the simulator, or --aep-url): ' +
+      'kept-alive audiences expiring within keepAliveDaysBeforeExpiry are extended (extend-ttl), the others ' +
+      'expiring within expiryWarningDays get one notice. Deployed, EventBridge Scheduler runs it daily.',
+    flags: [F.asOf, F.aepUrl, F.json, F.help],
+    keepsLocalState: true,
   },
 ];
 

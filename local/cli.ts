@@ -110,9 +110,9 @@ function manifestFor(file: string, explicit: string | undefined): string | undef
 }
 
 /** What `run` uploads for one argument, refused before anything starts when it cannot be dropped. */
-function dropPlanOf(source: string, manifest: string | undefined): DropPlan {
+function dropPlanOf(source: string, manifest: string | undefined, team: string | undefined): DropPlan {
   try {
-    return planDrop(source, manifest);
+    return planDrop(source, manifest, team);
   } catch (error) {
     if (error instanceof LocalUsageError) throw new UsageError(error.message);
     throw error;
@@ -129,7 +129,9 @@ async function runCommand(files: string[], values: FlagValues, io: Io): Promise<
   const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
   if (timeScale !== undefined && !(timeScale > 0))
     throw new UsageError('--time-scale must be a positive number');
-  const plan = files.map((file) => dropPlanOf(file, values.manifest as string | undefined));
+  const plan = files.map((file) =>
+    dropPlanOf(file, values.manifest as string | undefined, values.team as string | undefined),
+  );
 
   const s3Endpoint = values['s3-endpoint'] as string | undefined;
   const functionEnvironment = logLevelEnvironment(values['log-level']);
@@ -184,18 +186,29 @@ async function runCommand(files: string[], values: FlagValues, io: Io): Promise<
 }
 
 async function validateCommand(files: string[], values: FlagValues, io: Io): Promise<number> {
-  if (files.length !== 1) throw new UsageError('validate takes exactly one CSV file');
+  if (files.length !== 1) throw new UsageError('validate takes exactly one CSV file or folder');
   const [file] = files as [string];
   if (!existsSync(file)) throw new UsageError(`file not found: ${file}`);
   const manifest = manifestFor(file, values.manifest as string | undefined);
+  const count = (name: string, min: number) => {
+    const raw = values[name];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
+  const workers = count('workers', 1);
+  const splitBytes = count('split-bytes', 1);
   const { validateLocalFile } = await import('./validate.ts');
-  const result = await validateLocalFile(file, manifest);
+  const result = await validateLocalFile(file, manifest, undefined, { workers, splitBytes });
   if (values.json) {
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     io.stdout(
       `${result.valid ? 'VALID' : 'INVALID'}  ${file}: ${result.rows} rows, ${result.invalidRows} invalid\n`,
     );
+    for (const p of result.parts ?? [])
+      io.stdout(`  part ${p.key}: ${p.rows} rows, ${p.invalidRows} invalid\n`);
     for (const f of result.fields)
       io.stdout(`  field ${f.name}: ${f.type}${f.identityNs ? ` (identity ${f.identityNs})` : ''}\n`);
     for (const e of result.errors.slice(0, 20)) io.stdout(`  ${e.code}: ${e.message}\n`);
@@ -241,6 +254,138 @@ async function serveCommand(args: string[], values: FlagValues, io: Io): Promise
   return EXIT_OK;
 }
 
+/** `keep-alive`: the KeepAlive handler once, in the local runner, against the local registry and AEP. */
+async function keepAliveCommand(args: string[], values: FlagValues, io: Io): Promise<number> {
+  if (args.length > 0) throw new UsageError(`keep-alive takes no arguments (got ${args.join(' ')})`);
+  const asOf = values['as-of'] as string | undefined;
+  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) {
+    throw new UsageError(`--as-of must be a date YYYY-MM-DD (got "${asOf}")`);
+  }
+  const aepUrl = values['aep-url'] as string | undefined;
+  const json = Boolean(values.json);
+  const { invokeLocally } = await import('./audiences.ts');
+  const report = (await withUsageErrors(() =>
+    invokeLocally(
+      {
+        stateDir: targetDir(aepUrl),
+        aepUrl,
+        progress: (line) => (json ? io.stderr : io.stdout)(`${line}\n`),
+      },
+      'keep-alive',
+      asOf === undefined ? {} : { asOf },
+    ),
+  )) as import('../functions/keep-alive/keep-alive.ts').KeepAliveReport;
+  if (json) {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    io.stdout(
+      `keep-alive as of ${report.asOf}: ${report.audiences} audience(s), ${report.extended} extended, ` +
+        `${report.notices} notice(s), ${report.failed} failed\n`,
+    );
+    for (const r of report.results) {
+      const detail = r.status === 'EXTENDED' ? ` until ${r.expiresAt}` : 'error' in r ? `: ${r.error}` : '';
+      io.stdout(`  ${r.status} ${r.name} (${r.audienceId})${detail}\n`);
+    }
+  }
+  return report.failed === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/** `audiences [--json]` and `audiences delete <name> [--yes]`, locally or against the stack (--stack). */
+async function audiencesCommand(args: string[], values: FlagValues, io: Io): Promise<number> {
+  const audiences = await import('./audiences.ts');
+  const json = Boolean(values.json);
+  const aepUrl = values['aep-url'] as string | undefined;
+  const stackFlag = values.stack as string | undefined;
+  const region = values.region as string | undefined;
+  const print = (text: string, value: unknown) =>
+    io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
+  const stack = async () => {
+    if (stackFlag === undefined) return undefined;
+    const [{ createClients, destroyClients }, { resolveStack }] = await Promise.all([
+      import('./ops/aws.ts'),
+      import('./ops/stack.ts'),
+    ]);
+    const clients = createClients(region);
+    try {
+      return await resolveStack(clients.cfn, stackFlag);
+    } finally {
+      destroyClients(clients);
+    }
+  };
+  if (args.length === 0) {
+    const deployed = await stack();
+    if (deployed && !deployed.registryTableName) {
+      throw new UsageError(`stack "${deployed.stackName}" has no RegistryTableName output`);
+    }
+    const items = deployed?.registryTableName
+      ? await audiences.stackRegistryItems(deployed.registryTableName, region)
+      : await withUsageErrors(() => audiences.localRegistryItems(targetDir(aepUrl)));
+    const team = values.team as string | undefined;
+    // A team's audiences: the file's first folder matched exactly, as `executions --team` does.
+    const list = audiences.listing(items).filter((a) => team === undefined || a.team === team);
+    print(audiences.formatAudiences(list), list);
+    return EXIT_OK;
+  }
+  const [verb, name, ...rest] = args;
+  if (verb !== 'delete' || name === undefined || rest.length > 0) {
+    throw new UsageError('audiences takes no arguments, or `delete <name>`', 'audiences');
+  }
+  const team = values.team as string | undefined;
+  const payload = { name, ...(team === undefined ? {} : { team }), confirm: values.yes === true };
+  const deployed = await stack();
+  let result: import('../functions/delete-audience/delete-audience.ts').DeleteAudienceResult;
+  if (deployed) {
+    if (!deployed.deleteAudienceFunctionName) {
+      throw new UsageError(
+        `stack "${deployed.stackName}" has no DeleteAudienceFunctionName output: deploy this version`,
+      );
+    }
+    const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+    const lambda = new LambdaClient(region ? { region } : {});
+    try {
+      const answer = await lambda.send(
+        new InvokeCommand({
+          FunctionName: deployed.deleteAudienceFunctionName,
+          Payload: new TextEncoder().encode(JSON.stringify(payload)),
+        }),
+      );
+      const text = new TextDecoder().decode(answer.Payload ?? new Uint8Array());
+      if (answer.FunctionError) {
+        io.stderr(`aep-audience audiences delete: the function failed: ${text}\n`);
+        return EXIT_FAILED;
+      }
+      result = JSON.parse(text);
+    } finally {
+      lambda.destroy();
+    }
+  } else {
+    result = (await withUsageErrors(() =>
+      audiences.invokeLocally({ stateDir: targetDir(aepUrl), aepUrl }, 'delete-audience', payload),
+    )) as typeof result;
+  }
+  const lines =
+    result.status === 'WOULD_DELETE'
+      ? `Would delete "${result.name}" (run again with --yes):\n${result.steps.map((s) => `  ${s}\n`).join('')}`
+      : result.status === 'DELETED'
+        ? `Deleted "${result.name}" (${result.audienceId ?? 'no AEP id'}): AEP answered ${result.aep}; ` +
+          `removed from ${result.flows.filter((f) => f.status === 'REMOVED').length} dataflow(s); marked deleted at ${result.deletedAt}\n`
+        : result.status === 'ALREADY_DELETED'
+          ? `"${result.name}" was deleted already, at ${result.deletedAt}\n`
+          : `${'message' in result ? result.message : result.status}\n`;
+  print(lines, result);
+  return result.status === 'NOT_FOUND' || result.status === 'BUSY' ? EXIT_FAILED : EXIT_OK;
+}
+
+/** A local runner's usage problem (another run holds the state folder…) as the CLI's usage error. */
+async function withUsageErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof LocalUsageError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export type FlagValues = Record<string, string | boolean | undefined>;
 
 const HANDLERS: Record<CommandName, (args: string[], values: FlagValues, io: Io) => Promise<number>> = {
@@ -250,6 +395,8 @@ const HANDLERS: Record<CommandName, (args: string[], values: FlagValues, io: Io)
   executions: opsCommand('executions'),
   show: opsCommand('show'),
   redrive: opsCommand('redrive'),
+  audiences: audiencesCommand,
+  'keep-alive': keepAliveCommand,
 };
 
 function opsCommand(command: 'executions' | 'show' | 'redrive') {
@@ -265,6 +412,7 @@ function opsCommand(command: 'executions' | 'show' | 'redrive') {
         status: text('status'),
         since: text('since'),
         limit: text('limit'),
+        team: text('team'),
         json: values.json === true,
       },
       io,

@@ -2,10 +2,13 @@
 // It reads the stack's own configuration (cdk.json context `pipeline`, through lib/config.ts, with the same
 // defaults) so that it predicts what the deployed pipeline would do: the same identity headers, size limit and
 // requireManifest.
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { selectParts } from '../functions/shared/parts.ts';
 import type { ValidationIssue } from '../functions/validate-file/engine/columns.ts';
-import { validateCsv } from '../functions/validate-file/engine/engine.ts';
+import { type CsvSource, validateSources } from '../functions/validate-file/engine/engine.ts';
 import { identityTable } from '../functions/validate-file/engine/identities.ts';
+import type { PartSummary } from '../functions/validate-file/engine/merge.ts';
+import { defaultWorkers } from '../functions/validate-file/engine/thread-pool.ts';
 import { type Manifest, ManifestError, parseManifest } from '../functions/validate-file/manifest.ts';
 import { loadPipelineConfig, type PipelineConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from './runner/template.ts';
@@ -16,6 +19,30 @@ export interface LocalValidation {
   invalidRows: number;
   fields: { name: string; type: string; identityNs?: string }[];
   errors: ValidationIssue[];
+  /** Per part, for a folder. */
+  parts?: PartSummary[];
+}
+
+export interface LocalEngineOptions {
+  /** Threads that parse (default: the machine's cores). */
+  workers?: number | undefined;
+  splitBytes?: number | undefined;
+}
+
+/** A file, or a folder's data files in name order (the parts of a folder drop), as the engine reads them. */
+function localSources(file: string): { sources: CsvSource[]; folder: boolean } {
+  const source = (path: string, size: number): CsvSource => ({
+    name: path,
+    gzip: /\.gz$/i.test(path),
+    size,
+    open: () => createReadStream(path, { highWaterMark: 1024 * 1024 }),
+  });
+  if (!statSync(file).isDirectory()) return { sources: [source(file, statSync(file).size)], folder: false };
+  const dir = `${file.replace(/\/+$/, '')}/`;
+  const listed = readdirSync(dir)
+    .filter((name) => statSync(`${dir}${name}`).isFile())
+    .map((name) => ({ key: `${dir}${name}`, size: statSync(`${dir}${name}`).size }));
+  return { sources: selectParts(listed, dir).parts.map((p) => source(p.key, p.size)), folder: true };
 }
 
 export type ValidationSettings = Pick<
@@ -49,6 +76,7 @@ export async function validateLocalFile(
   file: string,
   manifestPath?: string,
   settings: ValidationSettings = stackValidationSettings(),
+  engine: LocalEngineOptions = {},
 ): Promise<LocalValidation> {
   let manifest: Manifest | undefined;
   if (manifestPath) {
@@ -61,14 +89,17 @@ export async function validateLocalFile(
   } else if (settings.requireManifest) {
     return refused(
       'MANIFEST_MISSING',
-      `this pipeline requires a manifest (cdk.json pipeline.requireManifest): put ${file.replace(/\.csv$/i, '')}.manifest.json beside the CSV, or pass --manifest`,
+      `this pipeline requires a manifest (cdk.json pipeline.requireManifest): put ${file.replace(/\.csv(\.gz)?$/i, '').replace(/\.parts\/?$/i, '')}.manifest.json beside the CSV, or pass --manifest`,
     );
   }
-  const result = await validateCsv(createReadStream(file), {
+  const { sources, folder } = localSources(file);
+  const result = await validateSources(sources, {
     manifest,
     identityHeaders: identityTable(settings.identityNamespaces),
     maxFileSizeBytes: settings.maxFileSizeBytes,
-    sizeBytes: statSync(file).size,
+    folder,
+    workers: engine.workers ?? defaultWorkers(),
+    splitBytes: engine.splitBytes,
   });
   return {
     valid: result.valid,
@@ -76,5 +107,6 @@ export async function validateLocalFile(
     invalidRows: result.invalidRows,
     fields: result.fields,
     errors: result.errors,
+    ...(result.parts ? { parts: result.parts } : {}),
   };
 }

@@ -4,5 +4,5 @@ import { taskHandler } from '../shared/task-handler.ts';
 import { checkAudience } from './check-audience.ts';
 
 export const handler = taskHandler('check-audience', async (event, context) =>
-  checkAudience(event, await aepTaskDeps(context.logger, context.metrics.aepCall), context),
+  checkAudience(event, await aepTaskDeps(context.logger, context.metrics.aepCall, event.state.file), context),
 );

@@ -66,6 +66,14 @@ export async function checkIngestion(event: TaskEvent, deps: AepTaskDeps): Promi
     await deps.coordination.release(...lock);
   }
   if (run.status === 'SUCCESS') {
+    // The audience lives for its TTL from now (docs/operations.md#audience-upkeep): KeepAlive and the
+    // `audiences` listing read it here.
+    await deps.registry.recordSuccessfulRun(registryKey, {
+      execution: event.executionName,
+      stagedKey: requirePart(event.state.validation?.staged, '$.validation.staged', TASK).key,
+      ttlInDays: plan.ttlInDays,
+      keepAlive: plan.keepAlive,
+    });
     return {
       ...ingestion,
       status: 'SUCCESS',

@@ -6,10 +6,16 @@
 import type { CreateAudienceResult } from '../shared/aep/api.ts';
 import { AepConflictError, AepError } from '../shared/aep/errors.ts';
 import { type AepTaskDeps, audienceRunLimitError, requirePart } from '../shared/aep-context.ts';
-import { registryKey as registryKeyOf } from '../shared/naming.ts';
+import { registryKey as registryKeyOf, scopeOf } from '../shared/naming.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { firstPoll } from '../shared/polling.ts';
-import { firstGeneration, type Lineage, lineageOf, type RegistryItem } from '../shared/registry.ts';
+import {
+  firstGeneration,
+  type Lineage,
+  lineageOf,
+  type RegistryItem,
+  STACK_NAME_OWNER,
+} from '../shared/registry.ts';
 import type { AudiencePlan, AudienceState, TaskEvent, ValidationResult } from '../shared/state.ts';
 import type { TaskContext } from '../shared/task-handler.ts';
 
@@ -68,7 +74,7 @@ function successorOf(item: RegistryItem, plan: AudiencePlan): Generation {
   const { generation, chainKey, chainName, replaces = [] } = lineageOf(item);
   const name = `${chainName} #${generation + 1}`;
   return {
-    plan: planNamed(plan, name, registryKeyOf(name)),
+    plan: planNamed(plan, name, registryKeyOf(name, scopeOf(plan))),
     lineage: {
       generation: generation + 1,
       chainKey,
@@ -96,6 +102,25 @@ async function adoptExisting(generation: Generation, deps: AepTaskDeps): Promise
 }
 
 /**
+ * Hold the audience's name in its sandbox for this file's team before AEP is asked to create it: a name
+ * another team holds there is refused, with this execution's claim released, rather than met as AEP's 409 or,
+ * worse, adopted as this team's.
+ */
+async function holdName(plan: AudiencePlan, execution: string, deps: AepTaskDeps): Promise<void> {
+  const { sandboxName, team } = deps.config;
+  const owner = team ?? STACK_NAME_OWNER;
+  const holder = await deps.registry.claimName(sandboxName, plan.name, owner);
+  if (holder === owner) return;
+  await deps.registry.releaseFailedCreation(plan.registryKey, execution);
+  const whose = holder === STACK_NAME_OWNER ? 'the files outside every team' : `team "${holder}"`;
+  throw new PipelineError(
+    'AEP_REQUEST_REJECTED',
+    `The audience name "${plan.name}" in sandbox "${sandboxName}" belongs to ${whose}; two teams cannot ` +
+      'share an audience name in one sandbox. Rename the file (or set "name" in its manifest)',
+  );
+}
+
+/**
  * POST the audience. `resuming` is true when this execution's own claim was already there: an earlier attempt
  * may have created the audience without learning so, and a 409 then means "it did"
  * (docs/architecture.md#retries-and-idempotency).
@@ -108,6 +133,7 @@ async function create(
   resuming: boolean,
 ): Promise<AudienceState> {
   const { plan } = generation;
+  await holdName(plan, execution, deps);
   let result: CreateAudienceResult;
   try {
     result = await deps.aep.createAudience({
@@ -124,6 +150,11 @@ async function create(
     if (error instanceof AepError && !error.retryable) {
       // Terminal: nothing was created, so free the name for a fixed re-upload.
       await deps.registry.releaseFailedCreation(plan.registryKey, execution);
+      await deps.registry.releaseName(
+        deps.config.sandboxName,
+        plan.name,
+        deps.config.team ?? STACK_NAME_OWNER,
+      );
     }
     if (error instanceof AepConflictError) {
       throw new PipelineError(
@@ -154,6 +185,30 @@ function checkLineage(generation: Generation, item: RegistryItem): void {
     'AEP_REQUEST_REJECTED',
     `Audience "${generation.lineage.chainName}" has had its runs and would roll over to "${generation.plan.name}", ` +
       'but another file already uses that name; rename one of the two files (or set "name" in a manifest)',
+  );
+}
+
+/**
+ * Refuse to refresh an audience with other identity namespaces than the file's: AEP fixes an audience's fields
+ * at creation and cannot patch them, so a file hashed where the audience is not (or the reverse) would ingest
+ * into identities the audience does not have. Items that did not record their namespaces are taken as they are.
+ */
+export function checkIdentityNamespaces(item: RegistryItem, plan: AudiencePlan): void {
+  const had = item.identityNamespaces;
+  const has = plan.identityNamespaces;
+  if (!had || !has || (had.length === has.length && had.every((ns, i) => ns === has[i]))) return;
+  const hashing = (list: string[]) => list.some((ns) => /_SHA256/i.test(ns));
+  const why =
+    hashing(had) === hashing(has)
+      ? ''
+      : hashing(has)
+        ? ' (this file is hashed, hashIdentities, and the audience is not)'
+        : ' (the audience is hashed, hashIdentities, and this file is not)';
+  throw new PipelineError(
+    'MANIFEST_INVALID',
+    `Audience "${item.audienceName}" was created with identity namespaces ${had.join(', ')}; this file's are ` +
+      `${has.join(', ')}${why}. AEP cannot change an audience's identity fields: upload the file under a new ` +
+      'audience name (rename it, or set "name" in its manifest), or set hashIdentities as the audience has it',
   );
 }
 
@@ -218,7 +273,10 @@ export async function settleGeneration(
       !claim.runs[execution] &&
       (claim.rolledOverTo !== undefined ||
         (onAudienceRunLimit === 'rollover' && claim.runCount >= maxRunsPerAudience));
-    if (!passedOver) checkStagingSource(claim, generation.plan, deps.registry.stagingBucket);
+    if (!passedOver) {
+      checkStagingSource(claim, generation.plan, deps.registry.stagingBucket);
+      checkIdentityNamespaces(claim, generation.plan);
+    }
     if (claim.status === 'CREATING') {
       if (claim.createdByExecution === execution) {
         // This execution's own claim: a Lambda retry or a redrive of CreateAudience.
@@ -292,6 +350,7 @@ async function registerManifestAudience(
     );
   }
   checkStagingSource(outcome, plan, deps.registry.stagingBucket);
+  checkIdentityNamespaces(outcome, plan);
   if (outcome.runs[execution]) return ready;
   const { maxRunsPerAudience } = deps.config;
   if ((await deps.registry.reserveRun(plan.registryKey, execution, maxRunsPerAudience)) === 'LIMIT_REACHED') {

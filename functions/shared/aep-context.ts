@@ -1,18 +1,26 @@
-// Dependencies of the AEP-side tasks, built once per container: the AEP client (kept while the credentials
-// stay the same, so its IMS token cache survives between invocations) and the audience registry.
+// Dependencies of the AEP-side tasks, built once per container: the AEP clients (one per set of credentials, the
+// teams' sandboxes and secrets, each kept while they stay the same, so its IMS token cache survives between
+// invocations) and the audience registry. A file's team (functions/shared/teams.ts) picks the credentials, the
+// sandbox and the settings it overrides.
 import { createHash } from 'node:crypto';
-import type { AepApi } from './aep/api.ts';
+import type { AepApi, AepUpkeepApi } from './aep/api.ts';
 import { AepClient } from './aep/client.ts';
 import type { AepCallRecord, AepCredentials } from './aep/types.ts';
 import type { Coordination } from './coordination.ts';
 import type { Logger } from './log.ts';
 import { PipelineError } from './pipeline-errors.ts';
 import { MAX_RUNS_PER_AUDIENCE, type Registry, registryFromEnvironment } from './registry.ts';
-import { loadAepCredentials } from './secret.ts';
+import { loadAepCredentials, loadTeamCredentials } from './secret.ts';
+import { type TeamOf, teamOf, teamsFromEnvironment } from './teams.ts';
 
 export interface AepTaskConfig {
-  /** For messages an operator reads ("dataflow … was not found in sandbox …"). */
+  /**
+   * The file's sandbox: the day's run budget is counted per sandbox, audience names are claimed per sandbox,
+   * and messages an operator reads name it ("dataflow … was not found in sandbox …").
+   */
   sandboxName: string;
+  /** The file's configured team; absent for a file that takes the stack's settings. */
+  team?: string | undefined;
   maxRunsPerAudience: number;
   /** Ingestion runs this pipeline starts per sandbox and UTC day (AEP refuses the 101st). */
   dailyRunBudget: number;
@@ -33,7 +41,10 @@ export interface AepTaskDeps {
   config: AepTaskConfig;
 }
 
-let cachedClient: { fingerprint: string; client: AepClient } | undefined;
+/** Clients by credentials fingerprint: one per team sandbox and secret; a rotated secret replaces its own. */
+const cachedClients = new Map<string, AepClient>();
+/** More distinct credentials than this in one container (rotations, many teams) start the cache afresh. */
+const MAX_CACHED_CLIENTS = 32;
 let cachedRegistry: Registry | undefined;
 let cachedCoordination: Coordination | undefined;
 /** The invocation's logger: the client outlives invocations, its call log must follow the current one. */
@@ -85,7 +96,8 @@ function maxRunsPerAudienceFromEnv(): number {
 async function clientFor(credentials: AepCredentials, logger: Logger): Promise<AepClient> {
   currentLogger = logger;
   const print = fingerprint(credentials);
-  if (cachedClient?.fingerprint === print) return cachedClient.client;
+  const cached = cachedClients.get(print);
+  if (cached) return cached;
   const retry: { baseDelayMs?: number; maxDelayMs?: number } = {};
   const baseDelayMs = optionalPositiveInt('AEP_RETRY_BASE_MS');
   const maxDelayMs = optionalPositiveInt('AEP_RETRY_MAX_DELAY_MS');
@@ -101,7 +113,8 @@ async function clientFor(credentials: AepCredentials, logger: Logger): Promise<A
       warn: (message, fields) => currentLogger?.warn(message, { ...fields }),
     },
   });
-  cachedClient = { fingerprint: print, client };
+  if (cachedClients.size >= MAX_CACHED_CLIENTS) cachedClients.clear();
+  cachedClients.set(print, client);
   return client;
 }
 
@@ -117,9 +130,15 @@ export async function getAepClient(logger: Logger): Promise<AepApi> {
 export async function aepTaskDeps(
   logger: Logger,
   onAepCall?: (record: AepCallRecord) => void,
+  file?: { key: string },
 ): Promise<AepTaskDeps> {
   currentObserver = onAepCall;
-  const credentials = await loadAepCredentials();
+  const team: TeamOf = file ? teamOf(file.key, teamsFromEnvironment()) : { kind: 'default' };
+  // ValidateFile refused the file already; a task reached anyway (a redrive after a configuration change)
+  // must not send it to AEP under the stack's settings.
+  if (team.kind === 'rejected') throw new PipelineError('TEAM_UNKNOWN', team.message);
+  const settings = team.kind === 'team' ? team.settings : undefined;
+  const credentials = await loadTeamCredentials(settings);
   const aep = await clientFor(credentials, logger);
   cachedRegistry ??= registryFromEnvironment();
   cachedCoordination ??= cachedRegistry.coordination();
@@ -130,12 +149,41 @@ export async function aepTaskDeps(
     now: Date.now,
     config: {
       sandboxName: credentials.sandboxName,
+      ...(team.kind === 'team' ? { team: team.team } : {}),
       maxRunsPerAudience: maxRunsPerAudienceFromEnv(),
       dailyRunBudget: optionalPositiveInt('DAILY_RUN_BUDGET') ?? DEFAULT_DAILY_RUN_BUDGET,
       onDailyRunLimit: choiceFromEnv('ON_DAILY_RUN_LIMIT', ['wait', 'fail']),
-      onAudienceRunLimit: choiceFromEnv('ON_AUDIENCE_RUN_LIMIT', ['fail', 'rollover']),
+      onAudienceRunLimit:
+        settings?.onAudienceRunLimit ?? choiceFromEnv('ON_AUDIENCE_RUN_LIMIT', ['fail', 'rollover']),
     },
   };
+}
+
+/** The day's ingestion run budget of this deployment (DAILY_RUN_BUDGET, default AEP's 100). */
+export function dailyRunBudgetFromEnv(): number {
+  return optionalPositiveInt('DAILY_RUN_BUDGET') ?? DEFAULT_DAILY_RUN_BUDGET;
+}
+
+/**
+ * The container's AEP client for the upkeep functions (KeepAlive, DeleteAudience), with the sandbox its
+ * credentials name; `onAepCall` sees every HTTP attempt of this invocation.
+ */
+export async function aepUpkeepClient(
+  logger: Logger,
+  onAepCall?: (record: AepCallRecord) => void,
+  team?: string,
+): Promise<{ aep: AepApi & AepUpkeepApi; sandboxName: string }> {
+  currentObserver = onAepCall;
+  // An audience of a configured team is its team's: its secret, its sandbox (PIPELINE_TEAMS).
+  const settings = team === undefined ? undefined : teamsFromEnvironment().teams[team];
+  if (team !== undefined && !settings) {
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      `The audience belongs to team "${team}", which is not in pipeline.teams any more`,
+    );
+  }
+  const credentials = await loadTeamCredentials(settings);
+  return { aep: await clientFor(credentials, logger), sandboxName: credentials.sandboxName };
 }
 
 /** A part of the state document an earlier task must have written; its absence is a wiring bug. */

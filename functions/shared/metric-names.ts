@@ -1,7 +1,8 @@
 // The custom metrics the functions publish (EMF, through metrics.ts) and the dashboard graphs and alarms read:
 // one list, so a renamed metric cannot leave an empty graph or a silent alarm behind. Every metric carries the
 // dimension `service` (the function's name); the AEP call metrics also carry `route` (`METHOD /route/template`),
-// FilesRejected carries `prefix` (the file's first folder under incoming/).
+// FilesRejected carries `prefix` (the file's first folder under incoming/); FilesSucceeded and FilesFailed are
+// also published by `team` (the same folder: the team a file belongs to).
 export const METRIC = {
   /** validate-file: data rows read, and the rows rejected, per file. */
   rows: 'Rows',
@@ -39,8 +40,18 @@ export const METRIC = {
    * service error) after the state machine's retries ran out. Paged: redrive once the outage is over.
    */
   retriesExhausted: 'RetriesExhausted',
+  /**
+   * keep-alive, per run: audiences extended, expiry notices sent, and audiences whose upkeep failed (an
+   * extend-ttl AEP refused, a notice SNS refused, a staged copy not retagged). Failures are paged: a kept-alive
+   * audience may lapse.
+   */
+  audiencesExtended: 'AudiencesExtended',
+  expiryNotices: 'ExpiryNotices',
+  keepAliveFailures: 'KeepAliveFailures',
 } as const;
 
 export const SERVICE_DIMENSION = 'service';
 export const ROUTE_DIMENSION = 'route';
 export const PREFIX_DIMENSION = 'prefix';
+/** FilesSucceeded and FilesFailed again, by `team`: the file's first folder under incoming/ (a team's folder). */
+export const TEAM_DIMENSION = 'team';

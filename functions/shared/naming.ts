@@ -111,9 +111,36 @@ export function audienceNameFromKey(key: string): string {
   return belowIncoming(dropStem(key));
 }
 
-/** The audience registry's key: the name, lower-cased, so `TeamA/Churn` and `teama/churn` are one audience. */
-export function registryKey(audienceName: string): string {
-  return audienceName.toLowerCase();
+/** A configured team and the AEP sandbox its audiences live in. */
+export interface RegistryScope {
+  sandbox: string;
+  team: string;
+}
+
+/**
+ * The audience registry's key: the name, lower-cased, so `TeamA/Churn` and `teama/churn` are one audience; for
+ * a configured team's file `<sandbox>#<team>#<name>`, so that each team's audiences are its own and the same
+ * name in two sandboxes is two audiences. Files outside every team keep the name alone, the key items had
+ * before teams existed (a team's first upload of an audience it had then finds that item: legacyRegistryKey).
+ */
+export function registryKey(audienceName: string, scope?: RegistryScope): string {
+  const name = audienceName.toLowerCase();
+  return scope ? `${scope.sandbox}#${scope.team}#${name}` : name;
+}
+
+/** The key the same name had before teams existed: the name alone, lower-cased. */
+export function legacyRegistryKey(audienceName: string): string {
+  return registryKey(audienceName);
+}
+
+/** The scope of a plan that carries one (a configured team's file). */
+export function scopeOf(plan: {
+  team?: string | undefined;
+  sandbox?: string | undefined;
+}): RegistryScope | undefined {
+  return plan.team !== undefined && plan.sandbox !== undefined
+    ? { sandbox: plan.sandbox, team: plan.team }
+    : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EXPORT_NOTE, SUPERSEDED_NOTE, successNote } from '../archive-file/archive-file.ts';
 import { belowIncoming, topFolder } from './naming.ts';
 import { type PipelineState, replacedOf } from './state.ts';
+import { teamOf, teamsFromEnvironment } from './teams.ts';
 
 export type Outcome = 'SUCCEEDED' | 'FAILED';
 
@@ -187,12 +188,37 @@ export class NoNotifier implements Notifier {
 }
 
 /**
- * The notifier the environment asks for: the topic in AWS, the file locally. Cheap: handlers ask per
- * invocation, so a local runner started again in the same process gets its own file.
+ * Each file's outcome on its team's topic when the team has one (`pipeline.teams.<team>.notifications`), on the
+ * stack's otherwise.
+ */
+export class TeamRoutingNotifier implements Notifier {
+  constructor(
+    private readonly stackNotifier: Notifier,
+    private readonly teamTopic: (file: string) => string | undefined,
+    private readonly notifierFor: (topicArn: string) => Notifier = (arn) => new SnsNotifier(arn),
+  ) {}
+
+  async publish(message: NotificationMessage): Promise<void> {
+    const topicArn = this.teamTopic(message.document.file);
+    await (topicArn ? this.notifierFor(topicArn) : this.stackNotifier).publish(message);
+  }
+}
+
+/**
+ * The notifier the environment asks for: the topic in AWS (a team's own, PIPELINE_TEAMS, for its files), the
+ * file locally. Cheap: handlers ask per invocation, so a local runner started again in the same process gets its
+ * own file.
  */
 export function notifierFromEnvironment(env: NodeJS.ProcessEnv = process.env): Notifier {
   const topicArn = env.NOTIFICATION_TOPIC_ARN?.trim();
-  if (topicArn) return new SnsNotifier(topicArn);
+  if (topicArn) {
+    const teams = teamsFromEnvironment(env);
+    if (Object.keys(teams.teams).length === 0) return new SnsNotifier(topicArn);
+    return new TeamRoutingNotifier(new SnsNotifier(topicArn), (file) => {
+      const team = teamOf(file, { ...teams, unknownTeams: 'defaults' });
+      return team.kind === 'team' ? team.settings.topicArn : undefined;
+    });
+  }
   const file = env.NOTIFICATIONS_FILE?.trim();
   if (file) return new FileNotifier(file);
   return new NoNotifier();

@@ -1,7 +1,7 @@
 // The end of a file, whichever function ends it (ArchiveFile, HandleFailure, record-execution-failure): its
 // outcome notification and its outcome metrics.
 import type { Logger } from './log.ts';
-import { METRIC, PREFIX_DIMENSION } from './metric-names.ts';
+import { METRIC, PREFIX_DIMENSION, TEAM_DIMENSION } from './metric-names.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import { topFolder } from './naming.ts';
 import type { NotificationMessage, Notifier } from './notify.ts';
@@ -43,7 +43,10 @@ export async function reportOutcome(
   deps: OutcomeReporting,
 ): Promise<void> {
   const { outcome, code, file } = message.document;
-  deps.metrics.count(outcome === 'SUCCEEDED' ? METRIC.filesSucceeded : METRIC.filesFailed);
+  const outcomeMetric = outcome === 'SUCCEEDED' ? METRIC.filesSucceeded : METRIC.filesFailed;
+  deps.metrics.count(outcomeMetric);
+  // By team for the dashboard: one series per top folder, as many as the teams that drop files.
+  deps.metrics.countBy(outcomeMetric, TEAM_DIMENSION, prefixDimension(file));
   // A rejected file is the uploader's to fix: counted by drop prefix for the dashboard, never an alarm.
   if (outcome === 'FAILED' && code && isRejectedFileCode(code)) {
     deps.metrics.countBy(METRIC.filesRejected, PREFIX_DIMENSION, prefixDimension(file));

@@ -7,6 +7,7 @@ export const CAUGHT_ERROR_CODES = [
   'VALIDATION_FAILED',
   'MANIFEST_INVALID',
   'MANIFEST_MISSING',
+  'TEAM_UNKNOWN',
   'AEP_REQUEST_REJECTED',
   'AEP_OPERATION_FAILED',
   'AEP_RUN_FAILED',
@@ -25,6 +26,7 @@ export const REJECTED_FILE_CODES = [
   'VALIDATION_FAILED',
   'MANIFEST_INVALID',
   'MANIFEST_MISSING',
+  'TEAM_UNKNOWN',
 ] as const satisfies readonly CaughtErrorCode[];
 
 /**

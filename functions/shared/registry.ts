@@ -7,6 +7,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -64,6 +65,11 @@ export interface RegistryItem {
    * the pipeline (a manifest `audienceId`), whose path the pipeline does not know.
    */
   sourcePath?: string;
+  /**
+   * The identity namespaces the audience was created with, sorted (a file with `hashIdentities` has hashed
+   * ones). Absent on items written before they were recorded.
+   */
+  identityNamespaces?: string[];
   status: AudienceStatus;
   createdByExecution: string;
   operationId?: string;
@@ -83,7 +89,61 @@ export interface RegistryItem {
   createdAt: string;
   /** ISO 8601. */
   updatedAt: string;
+  /**
+   * The configured team and the sandbox of the audience (the parts of its key before the name); absent on the
+   * items of files outside every team and on items written before teams existed.
+   */
+  team?: string;
+  sandbox?: string;
+  // Upkeep (docs/operations.md#audience-upkeep), all optional: absent on items written before it existed, and
+  // until the audience's first successful run.
+  /** The TTL of the audience's last successful run, in days: what extend-ttl extends it by. */
+  ttlInDays?: number;
+  /** Kept alive by KeepAlive: set from a manifest `keepAlive` or a team's setting, whichever the plan carried. */
+  keepAlive?: boolean;
+  /** ISO 8601: when the last successful run was seen to succeed. */
+  lastRunAt?: string;
+  lastRunExecution?: string;
+  /** The staged copy the last successful run ingested: what extend-ttl re-ingests. */
+  lastStagedKey?: string;
+  /** ISO 8601: the last successful run or extension plus `ttlInDays`. */
+  expiresAt?: string;
+  /** ISO 8601: the last extend-ttl AEP accepted. */
+  lastExtendedAt?: string;
+  /** The `expiresAt` that extension was for: one extension per expiry period. */
+  extendedFor?: string;
+  /** A KeepAlive invocation is extending the audience whose expiry is this (claimed at `extendingAt`). */
+  extendingFor?: string;
+  extendingAt?: string;
+  /** The `expiresAt` an expiry notice was published for: one notice per expiry period. */
+  expiryNoticeFor?: string;
+  /** The staged object KeepAlive tagged to outlive `stagingRetentionDays`. */
+  keptStagedKey?: string;
+  /** ISO 8601: deleted in AEP (`aep-audience audiences delete`); a later upload of the name creates anew. */
+  deletedAt?: string;
 }
+
+/** What CheckIngestion records when a run succeeded. */
+export interface SuccessfulRun {
+  execution: string;
+  stagedKey: string;
+  ttlInDays: number;
+  /** Absent: the item's own flag stays as it is. */
+  keepAlive?: boolean | undefined;
+}
+
+/** How long a KeepAlive claim on an audience holds before another invocation may take it over. */
+export const EXTENSION_CLAIM_SECONDS = 15 * 60;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `at` plus `days` whole days, ISO 8601. */
+export function expiryAfter(atMs: number, days: number): string {
+  return new Date(atMs + days * DAY_MS).toISOString();
+}
+
+/** Who holds an audience name in a sandbox: a configured team, or the files outside every team. */
+export const STACK_NAME_OWNER = '-';
 
 export type ReserveRunOutcome = 'RESERVED' | 'ALREADY_RESERVED' | 'LIMIT_REACHED';
 
@@ -125,6 +185,16 @@ export class Registry {
     this.stagingBucket = options.stagingBucket;
   }
 
+  /** This registry on another clock: KeepAlive run "as of" a day computes expiries from that day. */
+  withClock(now: () => number): Registry {
+    return new Registry({
+      client: this.client,
+      tableName: this.tableName,
+      now,
+      stagingBucket: this.stagingBucket,
+    });
+  }
+
   /** Locks and run budgets, kept in the same table (coordination.ts). */
   coordination(): Coordination {
     return new Coordination({ client: this.client, tableName: this.tableName, now: this.now });
@@ -132,6 +202,11 @@ export class Registry {
 
   static key(registryKey: string): string {
     return `AUDIENCE#${registryKey}`;
+  }
+
+  /** The item that says which team an AEP audience name belongs to in a sandbox (AEP's names are per sandbox). */
+  static nameKey(sandbox: string, audienceName: string): string {
+    return `NAME#${sandbox}#${audienceName.toLowerCase()}`;
   }
 
   private timestamp(): string {
@@ -168,6 +243,7 @@ export class Registry {
       stagingPrefix: plan.stagingPrefix,
       ...(this.stagingBucket === undefined ? {} : { stagingBucket: this.stagingBucket }),
       ...(recordSourcePath ? { sourcePath: plan.sourcePath } : {}),
+      ...(plan.identityNamespaces ? { identityNamespaces: plan.identityNamespaces } : {}),
       status,
       createdByExecution: execution,
       runCount: 1,
@@ -179,7 +255,54 @@ export class Registry {
       flows: {},
       createdAt: at,
       updatedAt: at,
+      ...(plan.team === undefined ? {} : { team: plan.team }),
+      ...(plan.sandbox === undefined ? {} : { sandbox: plan.sandbox }),
     };
+  }
+
+  /**
+   * Claim `audienceName` in `sandbox` for `owner` (a team, or STACK_NAME_OWNER) before the pipeline creates an
+   * audience of that name there: the owner that holds it, `owner` itself when the claim is (or was) its own.
+   * Two teams' registry keys differ, so only this item stops the second from creating a name the first has.
+   */
+  async claimName(sandbox: string, audienceName: string, owner: string): Promise<string> {
+    const pk = Registry.nameKey(sandbox, audienceName);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, owner, sandbox, audienceName, createdAt: this.timestamp() },
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return owner;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const answer = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    // Released between the put and the read: nobody holds it, and the caller's retry claims it.
+    return String(answer.Item?.owner ?? owner);
+  }
+
+  /** Give the name back (its creation failed for good); only `owner` can. */
+  async releaseName(sandbox: string, audienceName: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: Registry.nameKey(sandbox, audienceName) },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   /** Put `item` unless an item with its key exists; the existing item when it does. */
@@ -191,7 +314,8 @@ export class Registry {
           new PutCommand({
             TableName: this.tableName,
             Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
+            // An audience deleted in AEP is created anew under its name: its item is replaced.
+            ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(deletedAt)',
           }),
         );
         return 'PUT';
@@ -199,7 +323,7 @@ export class Registry {
         if (!isConditionFailure(error)) throw error;
       }
       const existing = await this.get(item.registryKey);
-      if (existing) return existing;
+      if (existing && existing.deletedAt === undefined) return existing;
     }
     throw new RegistryConflictError(`Registry item ${item.pk} keeps appearing and disappearing`);
   }
@@ -427,6 +551,158 @@ export class Registry {
         `No run reservation of ${execution} on "${registryKey}" to record run ${runId}`,
       );
     }
+  }
+
+  /**
+   * Every audience item, in no particular order (a paginated Scan: the registry holds hundreds of audiences,
+   * not millions; locks and budgets are left out by the filter).
+   */
+  async list(): Promise<RegistryItem[]> {
+    const items: RegistryItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(pk, :audience)',
+          ExpressionAttributeValues: { ':audience': 'AUDIENCE#' },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as RegistryItem[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /**
+   * A run of the audience succeeded: its expiry is now plus its TTL. An older success recorded late (a redrive)
+   * never moves the expiry back.
+   */
+  async recordSuccessfulRun(registryKey: string, run: SuccessfulRun): Promise<void> {
+    const nowMs = this.now();
+    const at = new Date(nowMs).toISOString();
+    const recorded = await this.updateIf(registryKey, {
+      UpdateExpression:
+        'SET lastRunAt = :at, lastRunExecution = :e, lastStagedKey = :staged, ttlInDays = :ttl, ' +
+        `expiresAt = :expires, updatedAt = :at${run.keepAlive === undefined ? '' : ', keepAlive = :keep'}`,
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastRunAt) OR lastRunAt <= :at)',
+      ExpressionAttributeValues: {
+        ':at': at,
+        ':e': run.execution,
+        ':staged': run.stagedKey,
+        ':ttl': run.ttlInDays,
+        ':expires': expiryAfter(nowMs, run.ttlInDays),
+        ...(run.keepAlive === undefined ? {} : { ':keep': run.keepAlive }),
+      },
+    });
+    if (!recorded && !(await this.get(registryKey))) {
+      throw new RegistryConflictError(`Registry item for "${registryKey}" is missing; cannot record its run`);
+    }
+  }
+
+  /** Keep the audience alive, or stop: the per-audience flag either source (manifest, team) sets. */
+  async setKeepAlive(registryKey: string, keepAlive: boolean): Promise<boolean> {
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET keepAlive = :keep, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':keep': keepAlive, ':now': this.timestamp() },
+    });
+  }
+
+  /**
+   * Claim the extension of the audience's current expiry `expiresAt` for this invocation: false when it was
+   * extended for it already, another invocation holds a fresh claim, the expiry moved, or it was deleted.
+   */
+  async claimExtension(registryKey: string, expiresAt: string): Promise<boolean> {
+    const nowMs = this.now();
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET extendingFor = :exp, extendingAt = :now',
+      ConditionExpression:
+        'expiresAt = :exp AND attribute_not_exists(deletedAt) AND ' +
+        '(attribute_not_exists(extendedFor) OR extendedFor <> :exp) AND ' +
+        '(attribute_not_exists(extendingFor) OR extendingFor <> :exp OR extendingAt < :stale)',
+      ExpressionAttributeValues: {
+        ':exp': expiresAt,
+        ':now': new Date(nowMs).toISOString(),
+        ':stale': new Date(nowMs - EXTENSION_CLAIM_SECONDS * 1000).toISOString(),
+      },
+    });
+  }
+
+  /**
+   * AEP accepted the extension claimed for `claimedFor`: the new expiry is now plus the TTL (the earlier of
+   * the two readings of "extended by the original TTL", docs/aep.md#audience-upkeep).
+   */
+  async recordExtension(registryKey: string, claimedFor: string, ttlInDays: number): Promise<string> {
+    const nowMs = this.now();
+    const expiresAt = expiryAfter(nowMs, ttlInDays);
+    const recorded = await this.updateIf(registryKey, {
+      UpdateExpression:
+        'SET expiresAt = :expires, lastExtendedAt = :now, extendedFor = :old, updatedAt = :now ' +
+        'REMOVE extendingFor, extendingAt',
+      ConditionExpression: 'extendingFor = :old',
+      ExpressionAttributeValues: {
+        ':expires': expiresAt,
+        ':now': new Date(nowMs).toISOString(),
+        ':old': claimedFor,
+      },
+    });
+    if (!recorded) {
+      throw new RegistryConflictError(`The extension claim on "${registryKey}" for ${claimedFor} was lost`);
+    }
+    return expiresAt;
+  }
+
+  /** The extension failed: the next invocation may try again for the same expiry. */
+  async releaseExtension(registryKey: string, claimedFor: string): Promise<void> {
+    await this.updateIf(registryKey, {
+      UpdateExpression: 'REMOVE extendingFor, extendingAt',
+      ConditionExpression: 'extendingFor = :old',
+      ExpressionAttributeValues: { ':old': claimedFor },
+    });
+  }
+
+  /** Claim the expiry notice for `expiresAt`: false when it was sent (or is being sent) already. */
+  async claimExpiryNotice(registryKey: string, expiresAt: string): Promise<boolean> {
+    return this.updateIf(registryKey, {
+      UpdateExpression: 'SET expiryNoticeFor = :exp',
+      ConditionExpression:
+        'expiresAt = :exp AND attribute_not_exists(deletedAt) AND ' +
+        '(attribute_not_exists(expiryNoticeFor) OR expiryNoticeFor <> :exp)',
+      ExpressionAttributeValues: { ':exp': expiresAt },
+    });
+  }
+
+  /** The notice could not be published: let the next invocation send it. */
+  async releaseExpiryNotice(registryKey: string, expiresAt: string): Promise<void> {
+    await this.updateIf(registryKey, {
+      UpdateExpression: 'REMOVE expiryNoticeFor',
+      ConditionExpression: 'expiryNoticeFor = :exp',
+      ExpressionAttributeValues: { ':exp': expiresAt },
+    });
+  }
+
+  /** The staged object now tagged to be kept (undefined: none is). */
+  async recordKeptStagedKey(registryKey: string, key: string | undefined): Promise<void> {
+    await this.updateIf(registryKey, {
+      UpdateExpression:
+        key === undefined ? 'REMOVE keptStagedKey' : 'SET keptStagedKey = :key, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ...(key === undefined ? {} : { ExpressionAttributeValues: { ':key': key, ':now': this.timestamp() } }),
+    });
+  }
+
+  /** The audience was deleted in AEP. Idempotent: the first deletion's time stays. */
+  async markDeleted(registryKey: string): Promise<string> {
+    const at = this.timestamp();
+    await this.updateIf(registryKey, {
+      UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :at), updatedAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':at': at },
+    });
+    return (await this.get(registryKey))?.deletedAt ?? at;
   }
 }
 

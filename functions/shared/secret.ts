@@ -1,9 +1,12 @@
-// The AEP credentials port: Secrets Manager in AWS (cached per container), environment variables locally.
-// Error messages name the missing or invalid KEY only, never a value.
+// The AEP credentials port: Secrets Manager in AWS (cached per container and secret), environment variables
+// locally. A team's `sandboxName` and `baseConnectionId` come from its settings and its `secretArn` names its
+// own secret; a secret then needs only the credentials, and one that still holds both (the shape before teams)
+// serves the files outside every team. Error messages name the missing or invalid KEY only, never a value.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import type { AepCredentials } from './aep/types.ts';
 import { PipelineError } from './pipeline-errors.ts';
+import type { TeamRuntimeSettings } from './teams.ts';
 
 /** How long a fetched secret is reused: a rotation reaches running containers within this time. */
 export const SECRET_CACHE_MS = 5 * 60 * 1000;
@@ -14,8 +17,8 @@ const credentialsSchema = z.object({
   clientId: nonEmpty,
   clientSecret: nonEmpty,
   orgId: nonEmpty,
-  sandboxName: nonEmpty,
-  baseConnectionId: nonEmpty,
+  sandboxName: nonEmpty.optional(),
+  baseConnectionId: nonEmpty.optional(),
   scopes: nonEmpty.optional(),
   imsUrl: z.url().optional(),
   platformUrl: z.url().optional(),
@@ -42,26 +45,69 @@ const CONFIGURATION_ERRORS = new Set([
   'InvalidParameterException',
 ]);
 
-let cache: { arn: string; credentials: AepCredentials; fetchedAt: number } | undefined;
+/** What a secret holds: the credentials, and the sandbox and base connection when it still names them. */
+type StoredCredentials = Omit<AepCredentials, 'sandboxName' | 'baseConnectionId'> &
+  Partial<Pick<AepCredentials, 'sandboxName' | 'baseConnectionId'>>;
+
+/** Fetched secrets by ARN: the teams' secrets and the stack's, each reused for SECRET_CACHE_MS. */
+const cache = new Map<string, { credentials: StoredCredentials; fetchedAt: number }>();
 let secretsClient: SecretsManagerClient | undefined;
 
-/** Forget the cached secret and client (tests). */
+/** Forget the cached secrets and client (tests). */
 export function resetSecretCache(): void {
-  cache = undefined;
+  cache.clear();
   secretsClient = undefined;
 }
 
-/** The AEP credentials: from the secret `AEP_SECRET_ARN` when set, else from `AEP_*` environment variables. */
+/**
+ * The AEP credentials of the files outside every team: from the secret `AEP_SECRET_ARN` when set, else from
+ * `AEP_*` environment variables; either must name the sandbox and the base connection.
+ */
 export async function loadAepCredentials(now: () => number = Date.now): Promise<AepCredentials> {
-  const arn = process.env.AEP_SECRET_ARN?.trim();
-  if (!arn) return credentialsFromEnvironment();
-  if (cache && cache.arn === arn && now() - cache.fetchedAt < SECRET_CACHE_MS) return cache.credentials;
+  return loadTeamCredentials(undefined, now);
+}
+
+/**
+ * The AEP credentials for a team's files: its own secret (`secretArn`) or the stack's, with the team's sandbox
+ * and base connection over whatever the secret names. Without a team, the secret's own.
+ */
+export async function loadTeamCredentials(
+  team: TeamRuntimeSettings | undefined,
+  now: () => number = Date.now,
+): Promise<AepCredentials> {
+  const arn = team?.secretArn?.trim() || process.env.AEP_SECRET_ARN?.trim();
+  const stored = arn ? await cachedSecret(arn, now) : credentialsFromEnvironment();
+  const credentials = {
+    ...stored,
+    ...(team?.sandboxName ? { sandboxName: team.sandboxName } : {}),
+    ...(team?.baseConnectionId ? { baseConnectionId: team.baseConnectionId } : {}),
+  };
+  const { sandboxName, baseConnectionId } = credentials;
+  if (sandboxName === undefined || baseConnectionId === undefined) {
+    const absent: ('sandboxName' | 'baseConnectionId')[] = [];
+    if (!sandboxName) absent.push('sandboxName');
+    if (!baseConnectionId) absent.push('baseConnectionId');
+    const missing = absent.map((key) =>
+      arn ? `key "${key}" of the AEP secret ${arn}` : `environment variable ${ENV_NAMES[key]}`,
+    );
+    throw new PipelineError(
+      'CONFIG_INVALID',
+      `AEP credentials are invalid: ${missing.join('; ')} is missing (files outside a configured team ` +
+        'take the sandbox and base connection from the secret; a team takes them from its settings)',
+    );
+  }
+  return { ...credentials, sandboxName, baseConnectionId };
+}
+
+async function cachedSecret(arn: string, now: () => number): Promise<StoredCredentials> {
+  const hit = cache.get(arn);
+  if (hit && now() - hit.fetchedAt < SECRET_CACHE_MS) return hit.credentials;
   const credentials = await fetchSecret(arn);
-  cache = { arn, credentials, fetchedAt: now() };
+  cache.set(arn, { credentials, fetchedAt: now() });
   return credentials;
 }
 
-async function fetchSecret(arn: string): Promise<AepCredentials> {
+async function fetchSecret(arn: string): Promise<StoredCredentials> {
   secretsClient ??= new SecretsManagerClient({});
   let secretString: string | undefined;
   try {
@@ -87,13 +133,13 @@ async function fetchSecret(arn: string): Promise<AepCredentials> {
   return parseCredentials(parsed, (key) => `key "${key}" of the AEP secret ${arn}`);
 }
 
-function credentialsFromEnvironment(): AepCredentials {
+function credentialsFromEnvironment(): StoredCredentials {
   const raw: Record<string, string> = {};
   for (const [key, envName] of Object.entries(ENV_NAMES)) {
     const value = process.env[envName];
     if (value !== undefined && value.trim() !== '') raw[key] = value;
   }
-  const required = ['clientId', 'clientSecret', 'orgId', 'sandboxName', 'baseConnectionId'] as const;
+  const required = ['clientId', 'clientSecret', 'orgId'] as const;
   const missing = required.filter((key) => raw[key] === undefined).map((key) => ENV_NAMES[key]);
   if (missing.length > 0) {
     throw new PipelineError(
@@ -107,7 +153,7 @@ function credentialsFromEnvironment(): AepCredentials {
   );
 }
 
-function parseCredentials(raw: unknown, describeKey: (key: string) => string): AepCredentials {
+function parseCredentials(raw: unknown, describeKey: (key: string) => string): StoredCredentials {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new PipelineError('CONFIG_INVALID', `${describeKey('(root)')} must be a JSON object`);
   }

@@ -76,11 +76,24 @@ export const audiencePlanSchema = z.object({
   stagingPrefix: z.string().min(1),
   /** `sourceSpec.params.path` for AEP: the staging folder, bucket-prefixed or not per configuration. */
   sourcePath: z.string().min(1),
+  /** The identity namespaces of the file's fields, sorted: AEP fixes an audience's at creation. */
+  identityNamespaces: z.array(z.string()).optional(),
   description: z.string().optional(),
   ttlInDays: z.number().int().min(1).max(90),
   labels: z.array(z.string()).optional(),
   /** A manifest `audienceId`: refresh that audience, create nothing. */
   audienceId: z.string().optional(),
+  /**
+   * The configured team the file belongs to and its sandbox: part of the registry key (naming.ts). Absent for
+   * a file that takes the stack's settings, whose key is the name alone, as before teams existed.
+   */
+  team: z.string().optional(),
+  sandbox: z.string().optional(),
+  /**
+   * Keep the audience alive (extend-ttl before it expires): the manifest's `keepAlive` (or a team's setting).
+   * Absent: whatever the registry already says, off for a new audience.
+   */
+  keepAlive: z.boolean().optional(),
 });
 export type AudiencePlan = z.infer<typeof audiencePlanSchema>;
 
@@ -95,7 +108,13 @@ export const validationResultSchema = z.object({
   /** Present when `valid` is false: the pipeline code and a readable message. */
   failure: z
     .object({
-      code: z.enum(['VALIDATION_FAILED', 'MANIFEST_INVALID', 'MANIFEST_MISSING', 'CONFIG_INVALID']),
+      code: z.enum([
+        'VALIDATION_FAILED',
+        'MANIFEST_INVALID',
+        'MANIFEST_MISSING',
+        'TEAM_UNKNOWN',
+        'CONFIG_INVALID',
+      ]),
       message: z.string(),
     })
     .optional(),

@@ -4,5 +4,9 @@ import { taskHandler } from '../shared/task-handler.ts';
 import { startIngestion } from './start-ingestion.ts';
 
 export const handler = taskHandler('start-ingestion', async (event, context) =>
-  startIngestion(event, await aepTaskDeps(context.logger, context.metrics.aepCall), context),
+  startIngestion(
+    event,
+    await aepTaskDeps(context.logger, context.metrics.aepCall, event.state.file),
+    context,
+  ),
 );

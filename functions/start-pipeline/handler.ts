@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { readEnv } from '../shared/env.ts';
 import { createLogger } from '../shared/log.ts';
 import { correlate } from '../shared/middleware/correlation.ts';
+import { s3Client } from '../shared/s3.ts';
 import { DEFAULT_KEY_ENCODING, type StartPipelineResult, startPipeline } from './start-pipeline.ts';
 
 // Built once per cold start; a missing setting fails the init, loudly, before any event is taken.
@@ -19,6 +20,7 @@ const env = readEnv(
 );
 // The endpoint comes from AWS_ENDPOINT_URL_SFN when set (the local runner), which the SDK reads itself.
 const sfn = new SFNClient({});
+const s3 = s3Client();
 const logger = createLogger({ service: 'start-pipeline' });
 
 /** Until start-pipeline names the execution, lines are correlated by the EventBridge event's id. */
@@ -33,6 +35,7 @@ export const handler = middy<unknown, StartPipelineResult, Error, Context>()
   .handler((event) =>
     startPipeline(event, {
       sfn,
+      s3,
       config: { stateMachineArn: env.STATE_MACHINE_ARN, keyEncoding: env.S3_EVENT_KEY_ENCODING },
       logger,
       now: () => new Date(),

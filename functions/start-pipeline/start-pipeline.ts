@@ -2,10 +2,13 @@
 // readable name; a redelivered event asks for the same name and is logged as a duplicate, never an error. A
 // folder drop starts once, from its completion marker: the execution input names the marker, never the parts
 // (ValidateFile lists the folder), so the state stays small whatever the number of parts.
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import type { Logger } from '../shared/log.ts';
-import { executionName, isCompletionMarker, isPartsFolderName } from '../shared/naming.ts';
+import { executionName, isCompletionMarker, isPartsFolderName, partsFolderOf } from '../shared/naming.ts';
+import { selectParts } from '../shared/parts.ts';
+import { listPrefix } from '../shared/s3.ts';
 import type { ExecutionInput } from '../shared/state.ts';
 
 export const objectCreatedEventSchema = z.object({
@@ -54,6 +57,8 @@ export interface StartPipelineConfig {
 
 export interface StartPipelineDeps {
   sfn: SFNClient;
+  /** Lists a folder drop to size it (the `LargeFile?` Choice); without it, a folder's size is unknown. */
+  s3?: S3Client | undefined;
   config: StartPipelineConfig;
   logger: Logger;
   now: () => Date;
@@ -112,6 +117,33 @@ export function ignoreReason(key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * How many times its size a gzip part is taken to hold once decompressed, to route it: customer CSVs compress
+ * 5–10× with gzip's default level (repetitive columns, e-mail domains); the higher end sends a compressed
+ * file to the large validation rather than let it outrun the small one.
+ */
+export const GZIP_EXPANSION = 8;
+
+/**
+ * The CSV bytes the execution will validate, for the `LargeFile?` Choice: a file's size, a gzip's times
+ * GZIP_EXPANSION, a folder drop's parts summed (listed now: the marker's own size says nothing). Undefined
+ * for a folder when no S3 client is given.
+ */
+async function estimateDataBytes(
+  s3: S3Client | undefined,
+  bucket: string,
+  key: string,
+  size: number,
+): Promise<number | undefined> {
+  const expanded = (partKey: string, bytes: number) =>
+    /\.gz$/i.test(partKey) ? bytes * GZIP_EXPANSION : bytes;
+  const folder = partsFolderOf(key);
+  if (!folder) return expanded(key, size);
+  if (!s3) return undefined;
+  const { parts } = selectParts(await listPrefix(s3, bucket, folder), folder);
+  return parts.reduce((sum, part) => sum + expanded(part.key, part.size), 0);
+}
+
 function isAlreadyExists(error: unknown): boolean {
   return error instanceof Error && /^ExecutionAlreadyExists(Exception)?$/.test(error.name);
 }
@@ -144,13 +176,16 @@ export async function startPipeline(
   const name = executionName(bucket, key, versionId, sequencer);
   // From here on every line belongs to that execution.
   logger = logger.child({ correlationId: name });
+  const size = detail.object.size ?? 0;
+  const dataBytes = await estimateDataBytes(deps.s3, bucket, key, size);
   const input: ExecutionInput = {
     file: {
       bucket,
       key,
       ...(versionId ? { versionId } : {}),
       sequencer,
-      size: detail.object.size ?? 0,
+      size,
+      ...(dataBytes !== undefined ? { dataBytes } : {}),
       ...(time ? { eventTime: time } : {}),
     },
   };

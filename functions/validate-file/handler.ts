@@ -2,9 +2,11 @@
 import * as z from 'zod';
 import { jsonEnv, readEnv } from '../shared/env.ts';
 import { METRIC } from '../shared/metric-names.ts';
+import { registryFromEnvironment } from '../shared/registry.ts';
 import { s3Client } from '../shared/s3.ts';
 import { destinationSchema } from '../shared/state.ts';
 import { taskHandler } from '../shared/task-handler.ts';
+import { teamsFromEnvironment } from '../shared/teams.ts';
 import { isRangeWorker } from './engine/range-worker.ts';
 import { defaultWorkers, ThreadPool } from './engine/thread-pool.ts';
 import { validateFile } from './validate-file.ts';
@@ -28,7 +30,14 @@ const env = readEnv(
   }),
 );
 const workers = env.VALIDATION_WORKERS ?? defaultWorkers();
+const teams = teamsFromEnvironment();
 const deps = {
+  teams,
+  // Read only for a team's file whose audience may predate teams (plannedKey); a stack without teams has none.
+  registry:
+    Object.keys(teams.teams).length > 0 && process.env.REGISTRY_TABLE_NAME
+      ? registryFromEnvironment()
+      : undefined,
   s3: s3Client(),
   // Started at init, when Lambda gives the environment its full CPU, and kept warm across invocations.
   // Not in a range worker itself: a bundle's worker evaluates this module too.

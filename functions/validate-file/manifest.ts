@@ -52,7 +52,11 @@ export const manifestSchema = z
     fieldLabels: z.record(z.string(), z.array(z.string().min(1))).optional(),
     ttlInDays: z.number().int().min(1).max(90).optional(),
     maxInvalidRowsPercent: z.number().min(0).max(100).optional(),
+    /** Stage SHA-256 digests of normalized e-mails and phones, never the raw values (docs/contracts.md#manifest). */
+    hashIdentities: z.boolean().optional(),
     audienceId: z.string().min(1).optional(),
+    /** Extend the audience's TTL before it expires (the KeepAlive function), instead of letting it lapse. */
+    keepAlive: z.boolean().optional(),
     destinations: z.array(z.union([streamingDestination, batchDestination])).optional(),
   })
   .strict();

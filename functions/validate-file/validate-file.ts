@@ -1,26 +1,41 @@
 // ValidateFile: streams the CSV from S3 through the engine, streams the canonical copy to the audience's
 // staging folder (multipart), writes validation.json and rejects.csv, and plans the audience.
+
 import { PassThrough, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../shared/log.ts';
 import {
   audienceNameFromKey,
+  legacyRegistryKey,
   manifestKeyFor,
+  partsFolderOf,
+  type RegistryScope,
   registryKey,
   reportKey,
   sourcePath,
   stagingPrefix,
 } from '../shared/naming.ts';
 import {
+  type ManifestPart,
+  PartsManifestError,
+  parseRedshiftManifest,
+  selectParts,
+} from '../shared/parts.ts';
+import { PipelineError } from '../shared/pipeline-errors.ts';
+import type { RegistryItem } from '../shared/registry.ts';
+import {
   headObject,
   isNotFound,
   listedObject,
+  listPrefix,
   objectExists,
   putJson,
   rangedObjectStream,
 } from '../shared/s3.ts';
 import type { Destination, TaskEvent, ValidationResult } from '../shared/state.ts';
+import { type TeamOf, type TeamsConfig, teamOf } from '../shared/teams.ts';
+import { STAGING_TAGGING } from '../shared/upkeep.ts';
 import { type CsvSource, type EngineResult, validateSources } from './engine/engine.ts';
 import { identityTable } from './engine/identities.ts';
 import type { RangePool } from './engine/thread-pool.ts';
@@ -38,11 +53,29 @@ export interface ValidateFileConfig {
   workers: number;
   /** Slice size for the workers (default: the engine's). */
   splitBytes?: number | undefined;
+  /** The team's `hashIdentities` (a manifest's wins). */
+  hashIdentities?: boolean | undefined;
+}
+
+/** What ValidateFile reads of a registry item: whose it is and where its files are staged. */
+export type LegacyAudienceItem = Pick<
+  RegistryItem,
+  'registryKey' | 'stagingPrefix' | 'audienceName' | 'createdByExecution' | 'team'
+>;
+
+/** The registry items ValidateFile reads: a team's audience written before teams existed. */
+export interface LegacyAudienceLookup {
+  get(registryKey: string): Promise<LegacyAudienceItem | undefined>;
 }
 
 export interface ValidateFileDeps {
   s3: S3Client;
+  /** The stack's settings; a configured team's file uses its team's over them (configFor). */
   config: ValidateFileConfig;
+  /** The configured teams; none is a stack without teams. */
+  teams?: TeamsConfig | undefined;
+  /** The registry, to find a team's audiences written under the keys before teams (none: not looked up). */
+  registry?: LegacyAudienceLookup | undefined;
   logger: Logger;
   /** Workers kept warm across invocations (the large function); started per file when absent. */
   pool?: RangePool | undefined;
@@ -89,12 +122,18 @@ async function loadManifest(deps: ValidateFileDeps, bucket: string, csvKey: stri
  * An object written from a stream as the engine produces it (multipart above 5 MB, so memory stays bounded).
  * `discard` aborts before the stream ends: nothing is written, and a started multipart upload is aborted.
  */
-function streamedObject(s3: S3Client, bucket: string, key: string, header = '') {
+function streamedObject(s3: S3Client, bucket: string, key: string, header = '', tagging?: string) {
   const body = new PassThrough();
   if (header) body.write(header);
   const upload = new Upload({
     client: s3,
-    params: { Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv; charset=utf-8' },
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: 'text/csv; charset=utf-8',
+      ...(tagging ? { Tagging: tagging } : {}),
+    },
   });
   const done = upload.done();
   // Settled by keep/discard; until then a failed upload must not surface as an unhandled rejection.
@@ -155,13 +194,113 @@ async function originalSize(
   return listed && (listed.Size ?? eventSize);
 }
 
-export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Promise<ValidationResult> {
+/**
+ * The parts of a folder drop, in order: for `_SUCCESS`, the data objects of the folder (shared/parts.ts); for
+ * a Redshift `manifest`, the parts it lists, each of which must be there with the size it gives. A refusal
+ * says what is wrong with the folder.
+ */
+async function folderParts(
+  deps: ValidateFileDeps,
+  bucket: string,
+  markerKey: string,
+  markerVersion: string | undefined,
+  folder: string,
+): Promise<{ parts: { key: string; size: number }[] } | { refusal: string }> {
+  const listed = await listPrefix(deps.s3, bucket, folder);
+  let parts: { key: string; size: number }[];
+  if (markerKey.slice(folder.length) === 'manifest') {
+    const object = await deps.s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: markerKey, VersionId: markerVersion }),
+    );
+    let entries: ManifestPart[];
+    try {
+      entries = parseRedshiftManifest(await object.Body!.transformToString('utf-8'), bucket, folder);
+    } catch (error) {
+      if (error instanceof PartsManifestError) return { refusal: `${markerKey}: ${error.message}` };
+      throw error;
+    }
+    const sizes = new Map(listed.map((o) => [o.key, o.size]));
+    const missing = entries.filter((e) => !sizes.has(e.key)).map((e) => e.key);
+    if (missing.length > 0)
+      return {
+        refusal: `${markerKey} lists ${missing.length} part(s) that are not in ${folder}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}; upload them, then the manifest again`,
+      };
+    const short = entries.find((e) => e.size !== undefined && e.size !== sizes.get(e.key));
+    if (short)
+      return {
+        refusal: `${short.key} has ${sizes.get(short.key)} bytes, the manifest says ${short.size}: it may still be uploading; upload it whole, then the manifest again`,
+      };
+    parts = entries.map((e) => ({ key: e.key, size: sizes.get(e.key) ?? 0 }));
+  } else {
+    parts = selectParts(listed, folder).parts;
+  }
+  if (parts.length === 0)
+    return {
+      refusal: `${folder} holds no parts, only its completion marker: upload the export's files first`,
+    };
+  return { parts };
+}
+
+/** The settings a file is validated and planned with: its team's over the stack's. */
+export function configFor(config: ValidateFileConfig, team: TeamOf): ValidateFileConfig {
+  if (team.kind !== 'team') return config;
+  const own = team.settings;
+  return {
+    ...config,
+    ...(own.defaultDestinations ? { defaultDestinations: own.defaultDestinations } : {}),
+    ...(own.defaultTtlInDays !== undefined ? { defaultTtlInDays: own.defaultTtlInDays } : {}),
+    ...(own.requireManifest !== undefined ? { requireManifest: own.requireManifest } : {}),
+    ...(own.identityNamespaces ? { identityNamespaces: own.identityNamespaces } : {}),
+    ...(own.hashIdentities !== undefined ? { hashIdentities: own.hashIdentities } : {}),
+  };
+}
+
+/** The registry scope of a configured team's file: its sandbox and its name. */
+function scopeFor(team: TeamOf): RegistryScope | undefined {
+  if (team.kind !== 'team') return undefined;
+  const sandbox = team.settings.sandboxName;
+  if (!sandbox) {
+    throw new PipelineError('CONFIG_INVALID', `Team "${team.team}" has no sandboxName in PIPELINE_TEAMS`);
+  }
+  return { sandbox, team: team.team };
+}
+
+/**
+ * The registry key and staging folder of the audience: the team's own key, or, when it has no item yet, the item
+ * its team had before teams existed (today's key, the name alone), so that the upload refreshes that audience
+ * (staged where AEP reads it) instead of meeting AEP's 409. An item under the old key is the team's when it
+ * records no team and came from the team's folder: its name (from the key) starts with `<team>/`, or its first
+ * execution was named for a file there.
+ */
+async function plannedKey(
+  audienceName: string,
+  scope: RegistryScope | undefined,
+  registry: LegacyAudienceLookup | undefined,
+): Promise<{ registryKey: string; stagingPrefix: string }> {
+  const own = registryKey(audienceName, scope);
+  if (scope && registry && !(await registry.get(own))) {
+    const legacy = await registry.get(legacyRegistryKey(audienceName));
+    const team = scope.team.toLowerCase();
+    const fromTeamFolder =
+      legacy !== undefined &&
+      legacy.team === undefined &&
+      (legacy.audienceName.toLowerCase().startsWith(`${team}/`) ||
+        legacy.createdByExecution.toLowerCase().startsWith(`${team}-`));
+    if (legacy && fromTeamFolder)
+      return { registryKey: legacy.registryKey, stagingPrefix: legacy.stagingPrefix };
+  }
+  return { registryKey: own, stagingPrefix: stagingPrefix(own) };
+}
+
+export async function validateFile(event: TaskEvent, stackDeps: ValidateFileDeps): Promise<ValidationResult> {
   const { executionName, state } = event;
   const { bucket, key, versionId } = state.file;
   const reports = { validation: reportKey(executionName, 'validation.json') };
   const rejectsKey = reportKey(executionName, 'rejects.csv');
+  const team = teamOf(key, stackDeps.teams ?? { teams: {}, unknownTeams: 'defaults' });
+  const deps: ValidateFileDeps = { ...stackDeps, config: configFor(stackDeps.config, team) };
   const refuse = async (
-    code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID' | 'MANIFEST_MISSING',
+    code: 'VALIDATION_FAILED' | 'MANIFEST_INVALID' | 'MANIFEST_MISSING' | 'TEAM_UNKNOWN',
     message: string,
   ) => {
     await putJson(deps.s3, bucket, reports.validation, {
@@ -173,38 +312,54 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
     return rejected(code, message, reports);
   };
 
+  if (team.kind === 'rejected') return refuse('TEAM_UNKNOWN', team.message);
+  const scope = scopeFor(team);
   const loaded = await loadManifest(deps, bucket, key);
   if (loaded.error) return refuse(loaded.error.code, loaded.error.message);
   const manifest = loaded.manifest;
-  const sizeBytes = await originalSize(deps.s3, bucket, key, versionId, state.file.size);
-  if (sizeBytes === undefined)
-    return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
-  const gzip = /\.gz$/i.test(key);
   const workers = deps.config.workers;
-  const source: CsvSource = {
-    name: key,
-    gzip,
-    size: sizeBytes,
-    // Over the limit the engine refuses from the size alone (a plain file): the object is not even opened.
-    open: async () =>
-      workers > 1
-        ? rangedObjectStream(deps.s3, { bucket, key, versionId, size: sizeBytes })
-        : ((await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })))
-            .Body as Readable),
-  };
+  const open = (part: { key: string; size: number; versionId?: string | undefined }) => async () =>
+    workers > 1
+      ? rangedObjectStream(deps.s3, { bucket, ...part })
+      : ((
+          await deps.s3.send(
+            new GetObjectCommand({ Bucket: bucket, Key: part.key, VersionId: part.versionId }),
+          )
+        ).Body as Readable);
+  const toSource = (part: { key: string; size: number; versionId?: string | undefined }): CsvSource => ({
+    name: part.key,
+    gzip: /\.gz$/i.test(part.key),
+    size: part.size,
+    // Over the limit the engine refuses from the sizes alone (plain parts): nothing is even opened.
+    open: open(part),
+  });
+  const folder = partsFolderOf(key);
+  let sources: CsvSource[];
+  if (folder) {
+    const parts = await folderParts(deps, bucket, key, versionId, folder);
+    if ('refusal' in parts) return refuse('VALIDATION_FAILED', parts.refusal);
+    sources = parts.parts.map(toSource);
+  } else {
+    const sizeBytes = await originalSize(deps.s3, bucket, key, versionId, state.file.size);
+    if (sizeBytes === undefined)
+      return refuse('VALIDATION_FAILED', `s3://${bucket}/${key} is no longer there; upload it again`);
+    sources = [toSource({ key, size: sizeBytes, versionId })];
+  }
 
   const audienceName = manifest?.name ?? audienceNameFromKey(key);
-  const regKey = registryKey(audienceName);
-  const prefix = stagingPrefix(regKey);
+  const { registryKey: regKey, stagingPrefix: prefix } = await plannedKey(audienceName, scope, deps.registry);
   const stagedKey = `${prefix}${executionName}.csv`;
 
-  const staged = streamedObject(deps.s3, bucket, stagedKey);
+  // Tagged for the staging lifecycle rule: KeepAlive retags the copy a kept-alive audience still needs.
+  const staged = streamedObject(deps.s3, bucket, stagedKey, '', STAGING_TAGGING);
   const rejects = streamedObject(deps.s3, bucket, rejectsKey, 'row,column,code,message\n');
   let result: EngineResult;
   try {
-    result = await validateSources([source], {
+    result = await validateSources(sources, {
+      folder: folder !== undefined,
       manifest,
       identityHeaders: identityTable(deps.config.identityNamespaces),
+      hashIdentities: deps.config.hashIdentities,
       maxFileSizeBytes: deps.config.maxFileSizeBytes,
       staged: staged.body,
       rejects: rejects.body,
@@ -270,10 +425,15 @@ export async function validateFile(event: TaskEvent, deps: ValidateFileDeps): Pr
       registryKey: regKey,
       stagingPrefix: prefix,
       sourcePath: sourcePath(bucket, prefix, deps.config.sourcePathIncludesBucket),
+      identityNamespaces: [
+        ...new Set(result.fields.flatMap((f) => (f.identityNs ? [f.identityNs] : []))),
+      ].sort(),
       ttlInDays: manifest?.ttlInDays ?? deps.config.defaultTtlInDays,
       ...(manifest?.description ? { description: manifest.description } : {}),
       ...(manifest?.labels ? { labels: manifest.labels } : {}),
       ...(manifest?.audienceId ? { audienceId: manifest.audienceId } : {}),
+      ...(scope ? { team: scope.team, sandbox: scope.sandbox } : {}),
+      ...(manifest?.keepAlive === undefined ? {} : { keepAlive: manifest.keepAlive }),
     },
     destinations: (manifest && manifestDestinations(manifest)) ?? deps.config.defaultDestinations,
     ...(loaded.key ? { manifestKey: loaded.key } : {}),

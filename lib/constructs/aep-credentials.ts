@@ -10,6 +10,8 @@ export interface AepCredentialsProps {
   secretName?: string | undefined;
   /** Complete ARN of an existing secret. */
   secretArn?: string | undefined;
+  /** The teams' own secrets (`pipeline.teams.<team>.secretArn`): read by the same functions. */
+  teamSecretArns?: string[] | undefined;
 }
 
 /** The shape operators fill in; every field empty so no credential ever sits in the template. */
@@ -23,6 +25,8 @@ export const PLACEHOLDER_SECRET_VALUE = {
 
 export class AepCredentials extends Construct {
   readonly secret: secretsmanager.ISecret;
+  /** The configured teams' own secrets, one per distinct ARN. */
+  readonly teamSecrets: secretsmanager.ISecret[];
 
   constructor(scope: Construct, id: string, props: AepCredentialsProps) {
     super(scope, id);
@@ -42,13 +46,22 @@ export class AepCredentials extends Construct {
           'An Adobe OAuth client secret is rotated in the Adobe Developer Console, which no rotation Lambda can drive; operators update this secret when they rotate it',
       });
     }
+    const own = [...new Set(props.teamSecretArns ?? [])].filter((arn) => arn !== props.secretArn);
+    this.teamSecrets = own.map((arn, index) =>
+      secretsmanager.Secret.fromSecretCompleteArn(this, `TeamSecret${index}`, arn),
+    );
   }
 
   get secretArn(): string {
     return this.secret.secretArn;
   }
 
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
+  /**
+   * Read the stack's secret and every team's: one set of functions serves every team, so each may read the
+   * secret of any configured team, and no other.
+   */
+  grantRead(grantee: iam.IGrantable): void {
+    this.secret.grantRead(grantee);
+    for (const secret of this.teamSecrets) secret.grantRead(grantee);
   }
 }

@@ -28,6 +28,8 @@ export interface PipelineAlarmsProps {
   faultCounting: TaskFunction[];
   /** The function that reports executions ended outside HandleFailure, and publishes their paging metrics. */
   recordExecutionFailure: TaskFunction;
+  /** KeepAlive, which counts the audiences whose upkeep failed (KeepAliveFailures). */
+  keepAlive?: TaskFunction | undefined;
 }
 
 export interface DeadEndQueue {
@@ -98,6 +100,18 @@ export class PipelineAlarms extends Construct {
         'The file waits in incoming/. npx aep-audience show <execution> says where it stopped; redrive once the cause is clear.',
       props.stateMachine.metricTimedOut({ period: PERIOD, statistic: 'Sum' }),
     );
+    if (props.keepAlive) {
+      // KeepAlive runs once a day: a failure's datapoint stands alone in its 5 minutes, like the others here.
+      add(
+        'KeepAliveFailures',
+        "KeepAlive could not extend a kept-alive audience (AEP refused or was down, or the day's run budget was " +
+          'spent with the audience expiring before the next run), publish an expiry notice, or retag a staged copy. ' +
+          `Read its log group ${props.keepAlive.logGroup.logGroupName} ("extend-ttl failed" lines name the audience). ` +
+          'It tries again at its next daily run; to try now, invoke it (npx aep-audience keep-alive runs it locally). ' +
+          'A kept-alive audience past its expiry (npx aep-audience audiences --stack) needs its file uploaded again.',
+        custom(METRIC.keepAliveFailures, props.keepAlive.name),
+      );
+    }
     for (const [queueId, { queue, alarmDescription }] of Object.entries(props.deadEndQueues)) {
       add(
         queueId,

@@ -46,6 +46,15 @@ export class AudienceRegistry extends Construct {
    * audience. Exactly the calls functions/shared/registry.ts makes (Get, Put, Update, Delete), not the scans,
    * queries and batch writes of `grantReadWriteData`.
    */
+  /** One item at a time, read only: ValidateFile looking up a team's audience written before teams. */
+  grantGetItem(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [this.table.tableArn],
+    });
+  }
+
   grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,

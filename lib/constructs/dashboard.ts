@@ -11,6 +11,7 @@ import {
   PREFIX_DIMENSION,
   ROUTE_DIMENSION,
   SERVICE_DIMENSION,
+  TEAM_DIMENSION,
 } from '../../functions/shared/metric-names.ts';
 import type { FunctionName, TaskFunction } from './task-function.ts';
 
@@ -116,10 +117,32 @@ export class PipelineDashboard extends Construct {
         [
           new cloudwatch.GraphWidget({
             ...wide,
-            title: 'Rows validated and rejected',
+            title: 'Files succeeded by team (first folder under incoming/)',
+            left: [
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label, not a template.
+              search(TEAM_DIMENSION, METRIC.filesSucceeded, 'Sum', "${PROP('Dim.team')}"),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            ...wide,
+            title: 'Files failed by team (first folder under incoming/)',
+            left: [
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label, not a template.
+              search(TEAM_DIMENSION, METRIC.filesFailed, 'Sum', "${PROP('Dim.team')}"),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            ...wide,
+            title: 'Rows validated and rejected; audience upkeep',
             left: [
               custom(METRIC.rows, 'validate-file', 'Sum', 'rows'),
               custom(METRIC.invalidRows, 'validate-file', 'Sum', 'invalid rows'),
+              // Audience upkeep, once a day (KeepAlive): extended, warned of, failed.
+              custom(METRIC.audiencesExtended, 'keep-alive', 'Sum', 'audiences extended'),
+              custom(METRIC.expiryNotices, 'keep-alive', 'Sum', 'expiry notices'),
+              custom(METRIC.keepAliveFailures, 'keep-alive', 'Sum', 'upkeep failures'),
             ],
           }),
           new cloudwatch.GraphWidget({

@@ -5,6 +5,7 @@ import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { RETENTION_STAGING, RETENTION_TAG } from '../../functions/shared/upkeep.ts';
 import type { PipelineConfig } from '../config.ts';
 
 export type DropBucketProps = Pick<
@@ -80,7 +81,13 @@ export class DropBucket extends Construct {
       serverAccessLogsBucket: accessLogsBucket,
       serverAccessLogsPrefix: ACCESS_LOGS_PREFIX,
       lifecycleRules: [
-        expireUnder('staging/', props.stagingRetentionDays),
+        // Only the copies tagged `aep-retention=staging` (every copy validate-file writes): KeepAlive retags
+        // the copy a kept-alive audience's last run ingested `keep-alive`, which no rule expires, for as long
+        // as the audience is kept alive (extend-ttl re-ingests it), whatever stagingRetentionDays says.
+        {
+          ...expireUnder('staging/', props.stagingRetentionDays),
+          tagFilters: { [RETENTION_TAG]: RETENTION_STAGING },
+        },
         expireUnder('reports/', props.reportsRetentionDays),
         expireUnder('processed/', props.processedRetentionDays),
         expireUnder('failed/', props.failedRetentionDays),

@@ -36,6 +36,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { TEAMS_ENV } from '../../functions/shared/teams.ts';
+import type { TeamSettings } from '../config.ts';
 import type { TaskFunction } from './task-function.ts';
 
 /** The environment variable through which a function learns the outcome topic (functions/shared/notify.ts). */
@@ -47,12 +49,19 @@ export const CLOUDWATCH_ALARMS_PRINCIPAL = 'cloudwatch.amazonaws.com';
 export interface NotificationTopicsProps {
   /** Subscribed to the alarm topic when set. */
   alarmEmail?: string | undefined;
+  /**
+   * The configured teams: one whose `notifications` name a topic hears on that topic; one that lists e-mails gets
+   * a topic of its own (encrypted like the others) with them subscribed. Other teams' outcomes go to `outcomes`.
+   */
+  teams?: Record<string, TeamSettings> | undefined;
 }
 
 export class NotificationTopics extends Construct {
   readonly key: kms.Key;
   readonly outcomes: sns.Topic;
   readonly alarms: sns.Topic;
+  /** The topic of each team that has its own, by team. */
+  readonly teamTopics: Record<string, sns.ITopic> = {};
 
   constructor(scope: Construct, id: string, props: NotificationTopicsProps) {
     super(scope, id);
@@ -110,11 +119,37 @@ export class NotificationTopics extends Construct {
     if (props.alarmEmail) {
       this.alarms.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
+    for (const [team, settings] of Object.entries(props.teams ?? {})) {
+      const notifications = settings.notifications;
+      if (notifications?.topicArn) {
+        this.teamTopics[team] = sns.Topic.fromTopicArn(this, `TeamTopic-${team}`, notifications.topicArn);
+      } else if (notifications?.emails) {
+        const topic = new sns.Topic(this, `TeamOutcomes-${team}`, {
+          displayName: `AEP audience pipeline: file outcomes of ${team}`,
+          masterKey: this.key,
+          enforceSSL: true,
+        });
+        for (const email of notifications.emails)
+          topic.addSubscription(new subscriptions.EmailSubscription(email));
+        this.teamTopics[team] = topic;
+      }
+    }
   }
 
-  /** Lets `task` publish outcomes: sns:Publish on the outcome topic and the key use that encryption needs. */
-  allowPublishOutcomes(task: TaskFunction): void {
+  /**
+   * Lets `task` publish outcomes: sns:Publish on the outcome topic and on every team's topic (one set of functions
+   * ends every team's files), and the key use that encryption needs; PIPELINE_TEAMS tells it each team's topic.
+   */
+  allowPublishOutcomes(task: TaskFunction, teamSettings: Record<string, Record<string, unknown>> = {}): void {
     this.outcomes.grantPublish(task.function);
+    for (const topic of Object.values(this.teamTopics)) topic.grantPublish(task.function);
+    const teamTopics = Object.entries(this.teamTopics);
+    if (teamTopics.length > 0) {
+      // One variable holds a function's whole slice of each team: its other settings, then the team's topic.
+      const slices: Record<string, Record<string, unknown>> = { ...teamSettings };
+      for (const [team, topic] of teamTopics) slices[team] = { ...slices[team], topicArn: topic.topicArn };
+      task.function.addEnvironment(TEAMS_ENV, Stack.of(this).toJsonString(slices));
+    }
     if (task.function.role) {
       Validations.of(task.function.role).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { PipelineConfig } from '../config.ts';
+import { TEAMS_ENV, UNKNOWN_TEAMS_ENV } from '../../functions/shared/teams.ts';
+import type { PipelineConfig, TeamSettings } from '../config.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { AepCredentials } from './aep-credentials.ts';
 import type { AudienceRegistry } from './audience-registry.ts';
@@ -73,8 +74,19 @@ export class PipelineTasks extends Construct {
     const { bucket, config, logRetention } = props;
     const base = { logRetention, environment: { BUCKET_NAME: bucket.bucketName } };
 
+    const hasTeams = Object.keys(config.teams).length > 0;
     const validationEnvironment = {
       ...base.environment,
+      ...teamsEnvironment(config, (team) => ({
+        sandboxName: team.sandboxName,
+        defaultDestinations: team.defaultDestinations,
+        defaultTtlInDays: team.defaultTtlInDays,
+        requireManifest: team.requireManifest,
+        identityNamespaces: team.identityNamespaces,
+        hashIdentities: team.hashIdentities,
+      })),
+      // A team's first upload of an audience it had before teams existed finds that item (plannedKey).
+      ...(hasTeams ? { REGISTRY_TABLE_NAME: props.registry.tableName } : {}),
       DEFAULT_DESTINATIONS: JSON.stringify(config.defaultDestinations),
       DEFAULT_TTL_DAYS: String(config.defaultTtlInDays),
       SOURCE_PATH_INCLUDES_BUCKET: String(config.sourcePathIncludesBucket),
@@ -111,10 +123,11 @@ export class PipelineTasks extends Construct {
       );
       allowUnder(
         validation,
-        [...STREAMED_WRITE, 's3:GetObject'],
+        // The copy is written with its retention tag (x-amz-tagging), which S3 authorizes as s3:PutObjectTagging.
+        [...STREAMED_WRITE, 's3:PutObjectTagging', 's3:GetObject'],
         bucket,
         'staging/',
-        'streams the canonical copy of any file, then heads it for its LastModified',
+        'streams the canonical copy of any file with its retention tag, then heads it for its LastModified',
       );
       allowUnder(
         validation,
@@ -125,6 +138,7 @@ export class PipelineTasks extends Construct {
       );
       // Whether a manifest came with the file (most do not), and whether an unversioned original is still there.
       allowListUnder(validation, bucket, ['incoming/']);
+      if (hasTeams) props.registry.grantGetItem(validation.function);
     }
 
     const aepDescriptions: Record<AepTaskName, string> = {
@@ -154,6 +168,13 @@ export class PipelineTasks extends Construct {
           DAILY_RUN_BUDGET: String(config.dailyRunBudget),
           ON_DAILY_RUN_LIMIT: config.onDailyRunLimit,
           ON_AUDIENCE_RUN_LIMIT: config.onAudienceRunLimit,
+          ...teamsEnvironment(config, (team) => ({
+            sandboxName: team.sandboxName,
+            baseConnectionId: team.baseConnectionId,
+            secretArn: team.secretArn,
+            onAudienceRunLimit: team.onAudienceRunLimit,
+            keepAlive: team.keepAlive,
+          })),
         },
       });
       props.credentials.grantRead(task.function);
@@ -193,6 +214,31 @@ export class PipelineTasks extends Construct {
       'writes the error.json of any execution',
     );
   }
+}
+
+/**
+ * PIPELINE_TEAMS (each team's settings that a function uses, nothing else) and UNKNOWN_TEAMS; none for a stack
+ * without teams, whose functions then behave as before teams existed.
+ */
+export function teamsEnvironment(
+  config: Pick<PipelineConfig, 'teams' | 'unknownTeams'>,
+  pick: (team: TeamSettings) => Record<string, unknown>,
+): Record<string, string> {
+  if (Object.keys(config.teams).length === 0 && config.unknownTeams === 'defaults') return {};
+  return { [TEAMS_ENV]: JSON.stringify(teamSlices(config, pick)), [UNKNOWN_TEAMS_ENV]: config.unknownTeams };
+}
+
+/** Each team's settings that a function uses, without the unset ones. */
+export function teamSlices(
+  config: Pick<PipelineConfig, 'teams'>,
+  pick: (team: TeamSettings) => Record<string, unknown>,
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(config.teams).map(([name, team]) => [
+      name,
+      Object.fromEntries(Object.entries(pick(team)).filter(([, value]) => value !== undefined)),
+    ]),
+  );
 }
 
 function allow(task: TaskFunction, actions: string[], ...resources: string[]): void {

@@ -24,6 +24,8 @@ export const FUNCTION_NAMES = [
   'archive-file',
   'handle-failure',
   'record-execution-failure',
+  'keep-alive',
+  'delete-audience',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { KeyEncoding } from '../../functions/start-pipeline/start-pipeline.ts';
+import { allowListUnder } from './pipeline-tasks.ts';
 import { TaskFunction } from './task-function.ts';
 import { allowDescribeExecutions } from './workflow.ts';
 
@@ -57,6 +58,8 @@ export class Trigger extends Construct {
     });
     props.stateMachine.grantStartExecution(fn);
     allowDescribeExecutions(this.startPipeline, props.stateMachine);
+    // A folder drop's marker starts the run: the folder is listed to size it (the LargeFile? Choice).
+    allowListUnder(this.startPipeline, props.bucket, ['incoming/']);
     for (const deadEnd of [this.deadLetterQueue, this.failureQueue]) {
       Validations.of(deadEnd).acknowledge({
         id: 'AwsSolutions-SQS3',

@@ -12,6 +12,7 @@ import {
   type SimResponse,
   unprocessable,
 } from './http.ts';
+import { runStatus } from './runs.ts';
 import type { StoredAudience } from './store.ts';
 import { validateCreate } from './validation.ts';
 
@@ -27,7 +28,7 @@ function body(req: SimRequest): { ok: true; value: unknown } | { ok: false; resp
 export function createAudience(ctx: SimContext, req: SimRequest): SimResponse {
   const parsed = body(req);
   if (!parsed.ok) return parsed.response;
-  const valid = validateCreate(parsed.value, ctx.settings.baseConnectionIds);
+  const valid = validateCreate(parsed.value, ctx.settings.baseConnectionIds, ctx.settings.namespaces);
   if (!valid.ok) return valid.response;
   const now = ctx.clock.nowSec();
   const { name } = valid.value;
@@ -145,15 +146,25 @@ export function deleteAudience(ctx: SimContext, req: SimRequest): SimResponse {
   return { status: 204 };
 }
 
+/**
+ * `POST /external-audience/extend-ttl/{id}`: "the data expiration is extended by the original period set at
+ * ingestion (30 days when none was); extending re-ingests the audience with the data of its last successful
+ * ingestion" (external-audiences.md, `.ko-KR` @3943f663), 200 `{audienceId, name}`. Without a finished
+ * successful run there is nothing to re-ingest: 422 _(inferred: the refusal is undocumented)_.
+ */
 export function extendTtl(ctx: SimContext, req: SimRequest): SimResponse {
   const id = req.params[0] ?? '';
   const audience = findCreatedAudience(ctx, id);
   if (!audience) return notFound(id);
-  const hasSuccessfulRun = ctx.state.runs.some((r) => r.audienceId === id && !r.failStage);
+  const now = ctx.clock.nowSec();
+  const hasSuccessfulRun = ctx.state.runs.some(
+    (r) => r.audienceId === id && runStatus(r, now).status === 'SUCCESS',
+  );
   if (!hasSuccessfulRun) {
     return unprocessable('UNPROCESSABLE_ENTITY', 'The audience has no successful ingestion run to extend');
   }
-  audience.updatedAt = ctx.clock.nowSec();
+  audience.updatedAt = now;
+  audience.ttlExtendedAt = [...(audience.ttlExtendedAt ?? []), now];
   ctx.save();
   return json(200, { audienceId: id, name: audience.name });
 }

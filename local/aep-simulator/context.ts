@@ -5,6 +5,8 @@ import type { SimState, SimStatus, StoredAudience } from './store.ts';
 
 export interface SimSettings {
   baseConnectionIds: string[];
+  /** The sandbox's identity namespaces, lower-cased: AEP's standard ones and its custom ones. */
+  namespaces: ReadonlySet<string>;
   operationSeconds: number;
   runStageSeconds: number;
   dailyRunLimit: number;

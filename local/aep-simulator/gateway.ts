@@ -19,6 +19,8 @@ export function checkGateway(
   credentials: ImsCredentials,
   tokens: TokenRegistry,
   violation: (text: string) => void,
+  /** The sandboxes the client may use: its own, and the teams' of a local run (one shared state). */
+  sandboxes: readonly string[] = [credentials.sandboxName],
 ): GatewayResult {
   const authorization = header(req, 'authorization');
   const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
@@ -59,7 +61,7 @@ export function checkGateway(
       return fail(aisError(100910, 400, 'BAD_REQUEST', 'Header x-sandbox-name is required'));
     }
     violation(`${req.method} ${req.path}: no x-sandbox-name header (Flow Service falls back to prod)`);
-  } else if (sandbox !== credentials.sandboxName) {
+  } else if (!sandboxes.includes(sandbox)) {
     return fail(
       isFlow
         ? flowError(403, `Sandbox ${sandbox} is not accessible`, 'unknown sandbox')

@@ -50,11 +50,35 @@ export const SIMULATOR_DEFAULT_FLOWS: SeedFlow[] = [
   { id: '7b1c2d3e-0000-4000-8000-ba7c4e5f0002', name: 'S3 file export (simulated)', kind: 'batch' },
 ];
 
+/**
+ * AEP's standard identity namespaces that a file of this pipeline can name (Identity Service, "Standard
+ * namespaces"; the hashed ones are the ones destinations such as Google Customer Match activate:
+ * docs/aep.md#identity-namespaces). Any other code must be a custom namespace of the sandbox.
+ */
+export const STANDARD_NAMESPACES = [
+  'Email',
+  'Phone',
+  'Phone_E.164',
+  'Email_LC_SHA256',
+  'Phone_SHA256',
+  'Phone_SHA256_E.164',
+  'ECID',
+  'GAID',
+  'IDFA',
+];
+
 export interface SimulatorOptions {
   host?: string;
   port?: number;
   credentials?: ImsCredentials;
   baseConnectionIds?: string[];
+  /**
+   * Sandboxes besides the credentials' own that the client may name in x-sandbox-name (the teams of a local
+   * run): all share the simulator's one state, as if they were one sandbox.
+   */
+  extraSandboxNames?: string[];
+  /** Identity namespaces created in the sandbox besides AEP's standard ones (default CRMID). */
+  customNamespaces?: string[];
   flows?: SeedFlow[];
   /** Simulated seconds per real second. */
   timeScale?: number;
@@ -99,6 +123,8 @@ export interface SimAudience {
   sourcePath: string;
   ttlInDays: number;
   createdAt: number;
+  /** As created (or last patched): name, type, identityNs… */
+  fields: { name: string; type?: string; identityNs?: string }[];
 }
 
 export interface SimRun {
@@ -182,6 +208,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     scopes: SIMULATOR_DEFAULT_CREDENTIALS.scopes,
     ...(options.credentials ?? SIMULATOR_DEFAULT_CREDENTIALS),
   };
+  const sandboxes = [credentials.sandboxName, ...(options.extraSandboxNames ?? [])];
   const loaded = loadState(options.statePath);
   const clock = createClock(options.timeScale ?? 1, loaded?.clockMs);
   const state = loaded ?? emptyState();
@@ -193,6 +220,9 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
   const violations: string[] = [];
   const settings: SimSettings = {
     baseConnectionIds: options.baseConnectionIds ?? [SIMULATOR_DEFAULT_CREDENTIALS.baseConnectionId],
+    namespaces: new Set(
+      [...STANDARD_NAMESPACES, ...(options.customNamespaces ?? ['CRMID'])].map((ns) => ns.toLowerCase()),
+    ),
     operationSeconds: options.durations?.operationSeconds ?? 30,
     runStageSeconds: options.durations?.runStageSeconds ?? 60,
     dailyRunLimit: options.dailyRunLimit ?? 100,
@@ -247,7 +277,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
     } else if (!handler) {
       result = { response: routeNotFound(req.method, req.path) };
     } else {
-      const gate = checkGateway(req, credentials, tokens, ctx.violation);
+      const gate = checkGateway(req, credentials, tokens, ctx.violation, sandboxes);
       if (!gate.ok) result = { response: gate.response, ...(gate.tokenId ? { tokenId: gate.tokenId } : {}) };
       else result = { response: await handler(ctx, req), tokenId: gate.tokenId };
     }
@@ -341,6 +371,7 @@ export async function startAepSimulator(options: SimulatorOptions = {}): Promise
           sourcePath: a.sourcePath,
           ttlInDays: a.ttlInDays,
           createdAt: a.createdAt,
+          fields: a.fields as SimAudience['fields'],
         }));
     },
     runs: (audienceId) => {

@@ -22,6 +22,8 @@ export interface StoredAudience {
   readyAt: number;
   operationFails?: string;
   deleted?: boolean;
+  /** Simulated epoch seconds of each extend-ttl it accepted. */
+  ttlExtendedAt?: number[];
 }
 
 export interface StoredRun {

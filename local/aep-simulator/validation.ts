@@ -23,7 +23,7 @@ function isStringArray(value: unknown): boolean {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-function checkFields(fields: unknown): string | undefined {
+function checkFields(fields: unknown, namespaces?: ReadonlySet<string>): string | undefined {
   if (!Array.isArray(fields) || fields.length < 1 || fields.length > 41) {
     return 'fields must be an array of 1 to 41 fields';
   }
@@ -36,6 +36,13 @@ function checkFields(fields: unknown): string | undefined {
     }
     if (field.identityNs !== undefined && (typeof field.identityNs !== 'string' || !field.identityNs)) {
       return `fields[${index}].identityNs must be a namespace code`;
+    }
+    if (
+      typeof field.identityNs === 'string' &&
+      namespaces &&
+      !namespaces.has(field.identityNs.toLowerCase())
+    ) {
+      return `fields[${index}].identityNs: the identity namespace "${field.identityNs}" does not exist in this sandbox`;
     }
     if (field.labels !== undefined && !isStringArray(field.labels))
       return `fields[${index}].labels must be strings`;
@@ -52,13 +59,17 @@ function coerceTtl(value: unknown): number | undefined {
   return typeof ttl === 'number' && Number.isInteger(ttl) && ttl >= 1 && ttl <= 90 ? ttl : undefined;
 }
 
-export function validateCreate(body: unknown, baseConnectionIds: readonly string[]): Result {
+export function validateCreate(
+  body: unknown,
+  baseConnectionIds: readonly string[],
+  namespaces?: ReadonlySet<string>,
+): Result {
   if (!isRecord(body)) return refuse('The request body must be a JSON object');
   if (typeof body.name !== 'string' || body.name.trim() === '') return refuse('name is required');
   if (body.description !== undefined && typeof body.description !== 'string') {
     return refuse('description must be a string');
   }
-  const fieldProblem = checkFields(body.fields);
+  const fieldProblem = checkFields(body.fields, namespaces);
   if (fieldProblem) return refuse(fieldProblem);
   if (!isRecord(body.sourceSpec)) return refuse('sourceSpec.params is required');
   // V2b+ nest the parameters under `params`; older copies put them flat

@@ -1,11 +1,12 @@
-// `aep-audience executions`: the pipeline's recent executions, newest first, with file, status, stage reached,
-// audience id and duration.
+// `aep-audience executions`: the pipeline's recent executions, newest first, with team, file, status, stage
+// reached, audience id and duration; `--team T` keeps the files under incoming/T/ exactly.
 import {
   type ExecutionListItem,
   ExecutionStatus,
   paginateListExecutions,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { topFolder } from '../../functions/shared/naming.ts';
 import { OpsError } from './aws.ts';
 import { type ExecutionFacts, executionFacts } from './history.ts';
 import { describeExecution, executionHistory } from './read.ts';
@@ -22,6 +23,35 @@ export interface ExecutionsQuery {
   status?: string;
   since?: Date;
   limit: number;
+  /** Only the files under incoming/<team>/: the team is the first folder, matched exactly (case included). */
+  team?: string;
+}
+
+/** The team of an execution: its file's first folder under incoming/, or null (a file at the top, or none). */
+export function teamOfFacts(facts: Pick<ExecutionFacts, 'file'>): string | null {
+  return (facts.file && topFolder(facts.file.key)) || null;
+}
+
+/** `--team`: a first folder under incoming/, so no slash. */
+export function parseTeam(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!value || value.includes('/')) {
+    throw new OpsError(`--team is the first folder under incoming/, without a slash (got "${value}")`, 2);
+  }
+  return value;
+}
+
+/**
+ * Execution names start with the slug of the file's path below incoming/ (naming.ts executionName): a team's
+ * are among those that start with the team's slug and a dash, which spares reading every other execution. The
+ * slug alone is not the team (`teamA-x.csv` at the top slugs like `teamA/x.csv`, so does a team `teamA-x`): the
+ * file's key decides, once read.
+ */
+function teamNamePrefix(team: string): string {
+  return `${team
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '')}-`;
 }
 
 /** `--status`: one of Step Functions' execution statuses, any case. */
@@ -65,10 +95,12 @@ async function listExecutions(
     { client: sfn, pageSize: Math.min(1000, query.limit) },
     { stateMachineArn, statusFilter: query.status as ExecutionStatus | undefined },
   );
+  const prefix = query.team === undefined ? undefined : teamNamePrefix(query.team);
   for await (const page of pages) {
     for (const item of page.executions ?? []) {
       // Step Functions lists the newest first: the first one older than `since` ends the list.
       if (query.since && item.startDate && item.startDate < query.since) return listed;
+      if (prefix && !item.name?.startsWith(prefix)) continue;
       listed.push(item);
       if (listed.length >= query.limit) return listed;
     }
@@ -99,7 +131,7 @@ export async function recentExecutions(
       )),
     );
   }
-  return facts;
+  return query.team === undefined ? facts : facts.filter((f) => teamOfFacts(f) === query.team);
 }
 
 export function formatDuration(ms: number | null): string {
@@ -119,12 +151,13 @@ export function formatExecutionsTable(facts: ExecutionFacts[]): string {
     f.startDate?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '-',
     f.redriveCount ? `${f.status} (redriven ${f.redriveCount}x)` : f.status,
     formatDuration(f.durationMs),
+    teamOfFacts(f) ?? '-',
     f.stop.kind === 'FILE' || f.stop.kind === 'OUTAGE' ? `${f.stage} (${f.stop.code})` : (f.stage ?? '-'),
     f.audienceId ?? '-',
     f.name,
     f.file?.key ?? '-',
   ]);
-  const header = ['STARTED', 'STATUS', 'DURATION', 'STAGE', 'AUDIENCE', 'EXECUTION', 'FILE'];
+  const header = ['STARTED', 'STATUS', 'DURATION', 'TEAM', 'STAGE', 'AUDIENCE', 'EXECUTION', 'FILE'];
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const line = (cells: string[]) =>
     cells
@@ -140,6 +173,7 @@ export function factsJson(f: ExecutionFacts): Record<string, unknown> {
     execution: f.name,
     executionArn: f.executionArn,
     status: f.status,
+    team: teamOfFacts(f),
     file: f.file,
     stage: f.stage,
     audienceId: f.audienceId,

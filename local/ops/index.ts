@@ -8,6 +8,7 @@ import {
   formatExecutionsTable,
   parseSince,
   parseStatus,
+  parseTeam,
   recentExecutions,
 } from './executions.ts';
 import { formatRedrive, redriveExecution } from './redrive.ts';
@@ -28,6 +29,7 @@ export interface OpsOptions {
   status?: string;
   since?: string;
   limit?: string;
+  team?: string;
   json?: boolean;
 }
 
@@ -49,11 +51,13 @@ async function dispatch(
   const print = (text: string, value: unknown) =>
     io.stdout(options.json ? `${JSON.stringify(value, null, 2)}\n` : text);
   if (command === 'executions') {
-    if (args.length) throw new OpsError('executions takes no arguments; filter with --status and --since', 2);
+    if (args.length)
+      throw new OpsError('executions takes no arguments; filter with --status, --since and --team', 2);
     const query = {
       status: parseStatus(options.status),
       since: parseSince(options.since),
       limit: parseLimit(options.limit),
+      ...(options.team === undefined ? {} : { team: parseTeam(options.team) }),
     };
     const stack = await resolveStack(clients.cfn, options.stack ?? appStackName());
     const facts = await recentExecutions(clients.sfn, stack.stateMachineArn, query);

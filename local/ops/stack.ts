@@ -12,6 +12,9 @@ export interface PipelineStackOutputs {
   stackName: string;
   bucketName: string;
   stateMachineArn: string;
+  /** The registry table and the function `audiences delete` invokes (absent on stacks deployed before them). */
+  registryTableName?: string;
+  deleteAudienceFunctionName?: string;
 }
 
 /** The stack name this app deploys: cdk.json's `pipeline.stackName`, else the configuration's default. */
@@ -57,5 +60,13 @@ export async function resolveStack(
       2,
     );
   }
-  return { stackName, bucketName, stateMachineArn };
+  return {
+    stackName,
+    bucketName,
+    stateMachineArn,
+    ...(outputs.RegistryTableName ? { registryTableName: outputs.RegistryTableName } : {}),
+    ...(outputs.DeleteAudienceFunctionName
+      ? { deleteAudienceFunctionName: outputs.DeleteAudienceFunctionName }
+      : {}),
+  };
 }

@@ -66,7 +66,11 @@ async function countSourceFiles(
   }).length;
 }
 
-/** With --aep-url: the secret's value from the AEP_* variables, and the client's retry settings if set. */
+/**
+ * With --aep-url: the secret's value from the AEP_* variables, and the client's retry settings if set. The
+ * sandbox and base connection are only needed for files outside every configured team (a team brings its own):
+ * without them, such a file fails with CONFIG_INVALID naming the missing key.
+ */
 function aepSettingsFromProcess(aepUrl: string): {
   secret: Record<string, string>;
   environment: Record<string, string>;
@@ -75,9 +79,8 @@ function aepSettingsFromProcess(aepUrl: string): {
     clientId: 'AEP_CLIENT_ID',
     clientSecret: 'AEP_CLIENT_SECRET',
     orgId: 'AEP_ORG_ID',
-    sandboxName: 'AEP_SANDBOX_NAME',
-    baseConnectionId: 'AEP_BASE_CONNECTION_ID',
   };
+  const optional = { sandboxName: 'AEP_SANDBOX_NAME', baseConnectionId: 'AEP_BASE_CONNECTION_ID' };
   const missing = Object.values(keys).filter((name) => !process.env[name]);
   if (missing.length) {
     throw new LocalUsageError(`--aep-url needs the environment variables ${missing.join(', ')}`);
@@ -85,6 +88,10 @@ function aepSettingsFromProcess(aepUrl: string): {
   const base = aepUrl.replace(/\/+$/, '');
   const secret: Record<string, string> = { imsUrl: base, platformUrl: base };
   for (const [key, name] of Object.entries(keys)) secret[key] = process.env[name] ?? '';
+  for (const [key, name] of Object.entries(optional)) {
+    const value = process.env[name];
+    if (value) secret[key] = value;
+  }
   if (process.env.AEP_SCOPES) secret.scopes = process.env.AEP_SCOPES;
   const environment: Record<string, string> = {};
   for (const name of ['AEP_RETRY_BASE_MS', 'AEP_RETRY_MAX_DELAY_MS']) {

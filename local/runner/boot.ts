@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { TEAMS_ENV, type TeamRuntimeSettings } from '../../functions/shared/teams.ts';
 import type { GatewayDecision, PublishedMessage } from '../iam/gateway.ts';
 import type { AepTarget } from './aep-target.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
@@ -58,6 +59,39 @@ export interface LocalServices {
   pool: LambdaPool;
 }
 
+/** The teams' own secrets and topics, from the functions' PIPELINE_TEAMS (functions/shared/teams.ts). */
+export function teamResources(functions: Record<string, TaskFunction>): {
+  secretArns: string[];
+  topicArns: string[];
+  sandboxNames: string[];
+  baseConnectionIds: string[];
+  identityNamespaces: string[];
+} {
+  const secretArns = new Set<string>();
+  const topicArns = new Set<string>();
+  const sandboxNames = new Set<string>();
+  const baseConnectionIds = new Set<string>();
+  const identityNamespaces = new Set<string>();
+  for (const fn of Object.values(functions)) {
+    const raw = fn.environment[TEAMS_ENV];
+    if (!raw) continue;
+    for (const team of Object.values(JSON.parse(raw) as Record<string, TeamRuntimeSettings>)) {
+      if (team.secretArn) secretArns.add(team.secretArn);
+      if (team.topicArn) topicArns.add(team.topicArn);
+      if (team.sandboxName) sandboxNames.add(team.sandboxName);
+      if (team.baseConnectionId) baseConnectionIds.add(team.baseConnectionId);
+      for (const namespace of Object.values(team.identityNamespaces ?? {})) identityNamespaces.add(namespace);
+    }
+  }
+  return {
+    secretArns: [...secretArns],
+    topicArns: [...topicArns],
+    sandboxNames: [...sandboxNames],
+    baseConnectionIds: [...baseConnectionIds],
+    identityNamespaces: [...identityNamespaces],
+  };
+}
+
 /** The synthesized rules' event patterns, resolved, by what they listen to. */
 function eventRules(template: Json): { uploadRule: Json; statusRule: Json } {
   const rules: { uploadRule: Json; statusRule: Json } = { uploadRule: undefined, statusRule: undefined };
@@ -95,6 +129,9 @@ export async function bootServices(
   const template = bundles?.template ?? (await loadTemplate({ cacheDir, context: options.context }));
   const synthesized = readSynthesizedPipeline(template, LOCAL_PHYSICAL_NAMES);
   const policies = iam.readTemplatePolicies(template, LOCAL_PHYSICAL_NAMES);
+  const teams = teamResources(synthesized.functions);
+  // A team's existing topic (`notifications.topicArn`) is not in the template: it exists, as in AWS.
+  for (const arn of teams.topicArns) policies.topics[arn] ??= { logicalId: `TeamTopic(${arn})` };
 
   const s3Backend = await startS3Backend({
     ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}),
@@ -148,11 +185,29 @@ export async function bootServices(
   closers.push(() => s3.destroy());
 
   const { startAepTarget } = await import('./aep-target.ts');
+  const { SIMULATOR_DEFAULT_CREDENTIALS } = await import('../aep-simulator/index.ts');
+  // The simulator lets the client into the teams' sandboxes too, and knows their base connections.
+  const teamSimulator = teams.sandboxNames.length
+    ? {
+        extraSandboxNames: teams.sandboxNames,
+        baseConnectionIds: [SIMULATOR_DEFAULT_CREDENTIALS.baseConnectionId, ...teams.baseConnectionIds],
+      }
+    : {};
+  // The stack's and the teams' custom identity namespaces (CRMID…) exist in the simulated sandbox, as an
+  // operator creates them in the real one; the standard ones the simulator knows.
+  const customNamespaces = [
+    ...new Set([
+      ...Object.values(synthesized.functions).flatMap((fn) =>
+        Object.values(JSON.parse(fn.environment.IDENTITY_NAMESPACES ?? '{}') as Record<string, string>),
+      ),
+      ...teams.identityNamespaces,
+    ]),
+  ];
   const aep = await startAepTarget({
     ...(options.aepUrl ? { aepUrl: options.aepUrl } : {}),
     timeScale,
     ...(options.ephemeral ? {} : { dataRoot }),
-    ...(options.simulator ? { simulator: options.simulator } : {}),
+    simulator: { ...teamSimulator, customNamespaces, ...options.simulator },
     s3: () => s3,
   });
   closers.push(() => aep.close());
@@ -161,6 +216,12 @@ export async function bootServices(
     .map((fn) => fn.environment.AEP_SECRET_ARN)
     .find((arn) => arn !== undefined);
   if (aepSecretArn) endpoint.gateway.putSecretValue(aepSecretArn, JSON.stringify(aep.secret));
+  // A team's own secret (another organization in AWS) holds the same local credentials: the team's sandbox
+  // and base connection come from its settings, not from the secret.
+  const { sandboxName: _sandbox, baseConnectionId: _connection, ...credentialsOnly } = aep.secret;
+  for (const arn of teams.secretArns) {
+    if (arn !== aepSecretArn) endpoint.gateway.putSecretValue(arn, JSON.stringify(credentialsOnly));
+  }
 
   const pool = new LambdaPool({
     code: options.code ?? 'source',

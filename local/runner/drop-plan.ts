@@ -52,11 +52,11 @@ function byName(a: string, b: string): number {
  * `aws s3 cp --recursive` would upload them; the pipeline itself leaves hidden files and markers out of the
  * data), then its marker. A folder holding subfolders, both markers, or nothing is refused.
  */
-function planFolder(dir: string): Omit<Extract<DropPlan, { kind: 'folder' }>, 'manifest'> {
+function planFolder(dir: string, incoming: string): Omit<Extract<DropPlan, { kind: 'folder' }>, 'manifest'> {
   const name = folderDropName(dir);
   if (!name)
     throw new LocalUsageError(`${dir}: a folder drop needs a name (the folder's name without .parts)`);
-  const folder = `incoming/${name}.parts/`;
+  const folder = `${incoming}${name}.parts/`;
   const entries = readdirSync(dir, { withFileTypes: true });
   const subfolders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   if (subfolders.length > 0) {
@@ -86,8 +86,17 @@ function planFolder(dir: string): Omit<Extract<DropPlan, { kind: 'folder' }>, 'm
   };
 }
 
-/** The upload of one `run` argument, with its audience manifest (`--manifest`, else the sibling, if any). */
-export function planDrop(source: string, manifest?: string): DropPlan {
+/**
+ * The upload of one `run` argument, with its audience manifest (`--manifest`, else the sibling, if any): under
+ * `incoming/`, or under `incoming/<team>/` with `--team`.
+ */
+export function planDrop(source: string, manifest?: string, team?: string): DropPlan {
+  if (team !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(team)) {
+    throw new LocalUsageError(
+      `--team is a team name, the first folder under incoming/: letters, digits, _ . or - (got "${team}")`,
+    );
+  }
+  const incoming = team === undefined ? 'incoming/' : `incoming/${team}/`;
   let isFolder: boolean;
   try {
     isFolder = statSync(source).isDirectory();
@@ -103,11 +112,11 @@ export function planDrop(source: string, manifest?: string): DropPlan {
   }
   if (manifest && !found) throw new LocalUsageError(`manifest not found: ${manifest}`);
   const withManifest = found ? { manifest: found } : {};
-  if (isFolder) return { ...planFolder(source), ...withManifest };
+  if (isFolder) return { ...planFolder(source, incoming), ...withManifest };
   return {
     kind: 'file',
     source,
-    upload: { key: `incoming/${path.basename(source)}`, file: source },
+    upload: { key: `${incoming}${path.basename(source)}`, file: source },
     ...withManifest,
   };
 }

@@ -19,7 +19,9 @@ export class NotificationLog {
   published(message: PublishedMessage): void {
     const body = JSON.parse(message.message) as { default?: string; email?: string };
     const attribute = (name: string) => message.messageAttributes[name]?.stringValue ?? '';
-    const record: NotificationMessage = {
+    // The topic too: a team with its own topic hears there (pipeline.teams.<team>.notifications).
+    const record: NotificationMessage & { topicArn: string } = {
+      topicArn: message.topicArn,
       subject: message.subject ?? '',
       text: body.email ?? '',
       document: JSON.parse(body.default ?? '{}'),

@@ -146,6 +146,11 @@ export class LocalPipeline {
     }
   }
 
+  /** The template's function of a handler folder (`keep-alive`, `delete-audience`…), to invoke directly. */
+  functionNamed(folder: string): TaskFunction | undefined {
+    return this.functions[folder];
+  }
+
   /**
    * Changes variables of every function's environment (or of the named ones) as UpdateFunctionConfiguration
    * does: later invocations run in new execution environments that read them at cold start.
@@ -244,9 +249,15 @@ export class LocalPipeline {
   }
 
   async readJson(key: string): Promise<Json | undefined> {
+    const text = await this.readText(key);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  /** An object of the drop bucket as text (undefined when missing). */
+  async readText(key: string): Promise<string | undefined> {
     try {
       const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse(await object.Body!.transformToString());
+      return await object.Body!.transformToString();
     } catch {
       return undefined;
     }

@@ -32,6 +32,7 @@ import {
 import { copyObject, deleteObject, deleteObjects, getObject, putObject } from './objects.ts';
 import { Store } from './storage.ts';
 import { subresource } from './subresources.ts';
+import { deleteObjectTagging, getObjectTagging, putObjectTagging } from './tagging.ts';
 import { xmlDocument } from './xml.ts';
 
 export type { S3ObjectCreated } from './context.ts';
@@ -110,6 +111,12 @@ function routeObject(method: string, query: URLSearchParams, req: IncomingMessag
       return abortMultipartUpload;
     case 'GET uploadId':
       return listParts;
+    case 'PUT tagging':
+      return putObjectTagging;
+    case 'GET tagging':
+      return getObjectTagging;
+    case 'DELETE tagging':
+      return deleteObjectTagging;
   }
   if (sub !== undefined) throw notImplemented(`${method} ?${sub} on an object`);
   throw methodNotAllowed(method);

@@ -15,6 +15,7 @@ import {
 } from './context.ts';
 import { invalidArgument, noSuchKey, preconditionFailed, S3Error } from './errors.ts';
 import { assertValidKey, type ObjectMeta } from './storage.ts';
+import { tagsFromHeader } from './tagging.ts';
 import { elements, text, type XmlNode } from './xml.ts';
 
 export function newVersionId(): string {
@@ -53,6 +54,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const metadata = metadataFromRequest(req);
   const contentEncoding = storedContentEncoding(req);
   if (contentEncoding) metadata.headers['content-encoding'] = contentEncoding;
+  const tags = tagsFromHeader(header(req, 'x-amz-tagging'));
   const { meta, sequencer } = await store
     .commitObject(
       bucket,
@@ -66,6 +68,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
         lastModified: new Date().toISOString(),
         ...metadata,
         ...(body.checksum ? { checksum: body.checksum } : {}),
+        ...(tags ? { tags } : {}),
       },
       writeConditions(ctx),
     )

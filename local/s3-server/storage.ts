@@ -41,6 +41,8 @@ export interface ObjectMeta {
   /** A full-object checksum the client sent and the server verified; absent for multipart objects. */
   checksum?: { algorithm: ChecksumAlgorithm; value: string };
   partsCount?: number;
+  /** Object tags (PutObjectTagging, or a PutObject's x-amz-tagging). */
+  tags?: Record<string, string>;
 }
 
 export interface UploadMeta {
@@ -297,6 +299,22 @@ export class Store {
         if (fsCode(error) === 'ENOENT') throw noSuchKey(key);
         throw error;
       }
+    });
+  }
+
+  /** Changes the current version's metadata (its tags) under the bucket lock; NoSuchKey without one. */
+  async updateMeta(
+    bucket: string,
+    key: string,
+    change: (meta: ObjectMeta) => ObjectMeta,
+  ): Promise<ObjectMeta> {
+    await this.assertBucket(bucket);
+    return this.locks.run(`bucket:${bucket}`, async () => {
+      const meta = await this.readMeta(bucket, key);
+      if (!meta) throw noSuchKey(key);
+      const changed = change(meta);
+      await this.writeJson(`${this.metaBase(bucket, key)}.json`, changed);
+      return changed;
     });
   }
 

@@ -73,7 +73,7 @@ function writeInputs(dir: string, prefix: string): Record<'good' | 'bad' | 'nofl
   writeFileSync(
     inputs.good.replace('.csv', '.manifest.json'),
     JSON.stringify({
-      identities: { email: 'Email', phone: 'Phone' },
+      identities: { email: 'Email', phone: 'Phone_E.164' },
       destinations: [
         { flowId: streaming, kind: 'streaming' },
         {

@@ -2,17 +2,17 @@
 // `.parts/` folder and its `_SUCCESS` start exactly one execution for the audience (its parts none), a `.csv.gz`
 // starts one, a local folder run drops its parts then its marker, and each original is kept whole.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Serving, startServe } from '../../local/serve.ts';
+import type { Serving } from '../../local/serve.ts';
+import { SERVE_BUCKET, type ServeSession, startServeSession } from './serve-session.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const BUCKET = 'aep-audience-local';
+const BUCKET = SERVE_BUCKET;
 const [HEADER = '', ...ROWS] = readFileSync(path.join(ROOT, 'samples/customers.csv'), 'utf8').split('\n');
 /** Every part carries the header, as Spark's `header=true`, Redshift's `HEADER` and Snowflake's `HEADER = TRUE` write it. */
 const part = (from: number, to: number) => `${[HEADER, ...ROWS.slice(from, to)].join('\n')}\n`;
@@ -22,22 +22,15 @@ const SPARK_PARTS: Record<string, string> = {
   'part-00002-4d1e.c000.csv': part(40, 60),
 };
 
-/**
- * The assertions that hold only once ValidateFile reads a folder drop's parts and gzip (issue 14, the
- * validation side): the runs end SUCCEEDED with the rows of every part. Until then ValidateFile reads the marker
- * or the compressed bytes as a CSV and rejects them, and the assertions here check only what the drop
- * convention owns: which upload starts what, the names, and that the original is kept whole either way.
- */
-const VALIDATE_FILE_READS_DROPS = false;
-
 /** `aws` v1 or v2 on the PATH; without it the awscli cases are skipped (the folder run below still runs). */
 const HAS_AWSCLI = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 const run = promisify(execFile);
 
+let session: ServeSession;
 let dir: string;
 let serving: Serving;
 let s3: S3Client;
-const lines: string[] = [];
+let lines: string[];
 
 /** The AWS CLI against serve, as its banner says, with no profile, config or instance metadata of this machine. */
 async function aws(...args: string[]): Promise<void> {
@@ -57,15 +50,9 @@ async function aws(...args: string[]): Promise<void> {
   });
 }
 
-async function keys(prefix: string): Promise<string[]> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-  return (page.Contents ?? []).map((o) => o.Key!);
-}
+const keys = (prefix: string) => session.keys(prefix);
 
-async function text(key: string): Promise<string> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return object.Body!.transformToString('utf8');
-}
+const text = (key: string) => session.text(key);
 
 /** The executions whose `$.file.key` starts with `prefix`, once start-pipeline has answered every upload. */
 async function executionsFor(prefix: string) {
@@ -86,27 +73,12 @@ function writeFolder(name: string, files: Record<string, string>): string {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'aep-serve-drops-'));
+  session = await startServeSession('serve-drops');
+  ({ dir, serving, s3, lines } = session);
   writeFileSync(path.join(dir, 'aws-config'), '');
-  serving = await startServe({
-    stateDir: path.join(dir, 'state'),
-    host: '127.0.0.1',
-    port: 0,
-    timeScale: 2000,
-    print: (line) => lines.push(line),
-  });
-  s3 = new S3Client({
-    endpoint: serving.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
 });
 
-afterAll(async () => {
-  await serving?.stop();
-  s3?.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 describe.skipIf(!HAS_AWSCLI)('a Spark folder drop through serve with the AWS CLI', () => {
   const FOLDER = 'incoming/drops/spark.parts/';
@@ -138,19 +110,17 @@ describe.skipIf(!HAS_AWSCLI)('a Spark folder drop through serve with the AWS CLI
     expect(await keys(FOLDER)).toEqual([]);
     expect(serving.pipeline.denials).toEqual([]);
 
-    if (VALIDATE_FILE_READS_DROPS) {
-      expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
-      const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
-      expect(result).toMatchObject({
-        archivedKey: kept,
-        audienceName: 'drops/spark',
-        validation: { rows: 60 },
-      });
-      const validation = JSON.parse(await text(`reports/${execution!.name}/validation.json`));
-      expect(validation.parts.map((p: { key: string }) => p.key)).toEqual(
-        Object.keys(SPARK_PARTS).map((name) => `${FOLDER}${name}`),
-      );
-    }
+    expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
+    const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
+    expect(result).toMatchObject({
+      archivedKey: kept,
+      audienceName: 'drops/spark',
+      validation: { rows: 60 },
+    });
+    const validation = JSON.parse(await text(`reports/${execution!.name}/validation.json`));
+    expect(validation.parts.map((p: { key: string }) => p.key)).toEqual(
+      Object.keys(SPARK_PARTS).map((name) => `${FOLDER}${name}`),
+    );
   }, 90_000);
 
   it('starts exactly one execution when one `cp --recursive` uploads the parts and _SUCCESS at once', async () => {
@@ -184,11 +154,9 @@ describe.skipIf(!HAS_AWSCLI)('a .csv.gz through serve with the AWS CLI', () => {
     expect(Buffer.from(await object.Body!.transformToByteArray()).equals(gzipped)).toBe(true);
     expect(await keys('incoming/drops/gz-list')).toEqual([]);
 
-    if (VALIDATE_FILE_READS_DROPS) {
-      expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
-      const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
-      expect(result).toMatchObject({ audienceName: 'drops/gz-list', validation: { rows: 30 } });
-    }
+    expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
+    const result = JSON.parse(await text(`reports/${execution!.name}/result.json`));
+    expect(result).toMatchObject({ audienceName: 'drops/gz-list', validation: { rows: 30 } });
   }, 90_000);
 });
 
@@ -221,9 +189,7 @@ describe('a local folder run (aep-audience run <folder>)', () => {
       `s3://${BUCKET}/${folder}0001_part_00`,
     ]);
 
-    if (VALIDATE_FILE_READS_DROPS) {
-      expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
-      expect(summary).toMatchObject({ validation: { rows: 25 } });
-    }
+    expect(summary.status, lines.join('\n')).toBe('SUCCEEDED');
+    expect(summary).toMatchObject({ validation: { rows: 25 } });
   }, 90_000);
 });

@@ -1,15 +1,14 @@
 // `aep-audience serve` with keys holding every character S3 allows (space, `+`, `%41`, `:`, é, 日本): an S3 client
 // on its default settings drops each under incoming/, and each must end SUCCEEDED with its original archived
 // under processed/ with the same characters in its folders and file name.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Serving, startServe } from '../../local/serve.ts';
+import { SERVE_BUCKET, type ServeSession, startServeSession } from './serve-session.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const BUCKET = 'aep-audience-local';
+const BUCKET = SERVE_BUCKET;
 /** A valid file, small: the keys are what is under test. */
 const BODY = readFileSync(path.join(ROOT, 'samples/customers.csv'), 'utf8')
   .split('\n')
@@ -26,15 +25,11 @@ const CASES: { folder: string; file: string }[] = [
   { folder: '日本', file: '顧客.csv' },
 ];
 
-let dir: string;
-let serving: Serving;
+let session: ServeSession;
 let s3: S3Client;
-const lines: string[] = [];
+let lines: string[];
 
-async function keys(prefix: string): Promise<string[]> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-  return (page.Contents ?? []).map((o) => o.Key!);
-}
+const keys = (prefix: string) => session.keys(prefix);
 
 /** FAILED summaries already thrown, so that each case reports its own execution's failure. */
 const reported = new Set<string>();
@@ -68,32 +63,14 @@ async function waitForLine(text: string, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-async function text(key: string): Promise<string> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return object.Body!.transformToString('utf8');
-}
+const text = (key: string) => session.text(key);
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'aep-serve-keys-'));
-  serving = await startServe({
-    stateDir: path.join(dir, 'state'),
-    host: '127.0.0.1',
-    port: 0,
-    timeScale: 2000,
-    print: (line) => lines.push(line),
-  });
-  s3 = new S3Client({
-    endpoint: serving.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  session = await startServeSession('serve-keys');
+  ({ s3, lines } = session);
 });
 
-afterAll(async () => {
-  await serving?.stop();
-  s3?.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 describe('aep-audience serve with keys that need encoding', () => {
   // One at a time (tests in a file run in order): warm execution environments keep it fast, and a failure names

@@ -17,6 +17,8 @@ import {
   policyStatements,
 } from './template-helpers.ts';
 
+/** Every function that calls AEP: the five tasks, and the upkeep functions. */
+const AEP_CALLERS = [...AEP_TASK_NAMES, 'keep-alive', 'delete-audience'];
 const BUCKET = 'acme-audience-drop';
 const LOGS_BUCKET = 'acme-audience-drop-logs';
 const TABLE = 'AepAudiencePipeline-AudienceRegistryTable77485D70-1A2B3C4D5E6F';
@@ -180,7 +182,7 @@ describe('everything an earlier deployment left', () => {
       const tables = envOf(json, 'REGISTRY_TABLE_NAME');
       for (const name of FUNCTION_NAMES) {
         expect(tables[name], name).toBe(
-          (AEP_TASK_NAMES as readonly string[]).includes(name) ? TABLE : undefined,
+          (AEP_CALLERS as readonly string[]).includes(name) ? TABLE : undefined,
         );
       }
       expect(json.Outputs.RegistryTableName.Value).toBe(TABLE);
@@ -188,11 +190,20 @@ describe('everything an earlier deployment left', () => {
 
     it('is what the AEP functions may read and write item by item, and nothing else may', () => {
       const { json } = adopted;
-      for (const action of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']) {
+      for (const action of ['PutItem', 'DeleteItem']) {
         expect(functionsAllowed(json, `dynamodb:${action}`, (r) => flatten(r) === TABLE_ARN)).toEqual(
           [...AEP_TASK_NAMES].sort(),
         );
       }
+      // The upkeep functions read and update single items; KeepAlive scans once a day.
+      for (const action of ['GetItem', 'UpdateItem']) {
+        expect(functionsAllowed(json, `dynamodb:${action}`, (r) => flatten(r) === TABLE_ARN)).toEqual(
+          [...AEP_CALLERS].sort(),
+        );
+      }
+      expect(functionsAllowed(json, 'dynamodb:Scan', (r) => flatten(r) === TABLE_ARN)).toEqual([
+        'keep-alive',
+      ]);
       const dynamoActions = new Set(
         policyStatements(json).flatMap(({ statement }) =>
           asArray<string>(statement.Action).filter((a) => a.startsWith('dynamodb:')),
@@ -202,6 +213,7 @@ describe('everything an earlier deployment left', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Scan',
         'dynamodb:UpdateItem',
       ]);
       for (const { statement } of policyStatements(json)) {
@@ -219,11 +231,11 @@ describe('everything an earlier deployment left', () => {
       const secrets = envOf(json, 'AEP_SECRET_ARN');
       for (const name of FUNCTION_NAMES) {
         expect(secrets[name], name).toBe(
-          (AEP_TASK_NAMES as readonly string[]).includes(name) ? SECRET_ARN : undefined,
+          (AEP_CALLERS as readonly string[]).includes(name) ? SECRET_ARN : undefined,
         );
       }
       expect(functionsAllowed(json, 'secretsmanager:GetSecretValue', (r) => r === SECRET_ARN)).toEqual(
-        [...AEP_TASK_NAMES].sort(),
+        [...AEP_CALLERS].sort(),
       );
       expect(json.Outputs.SecretArn.Value).toBe(SECRET_ARN);
     });

@@ -37,7 +37,8 @@ describe('a stack with an existing secret and a fixed bucket name', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ AEP_SECRET_ARN: SECRET_ARN }) } },
-      5,
+      // The five AEP tasks, keep-alive and delete-audience.
+      7,
     );
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -57,12 +58,16 @@ describe('a stack with an existing secret and a fixed bucket name', () => {
       BucketName: 'acme-audience-drop',
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
-          Match.objectLike({ Prefix: 'staging/', ExpirationInDays: 200 }),
+          Match.objectLike({
+            Prefix: 'staging/',
+            ExpirationInDays: 200,
+            TagFilters: [{ Key: 'aep-retention', Value: 'staging' }],
+          }),
           Match.objectLike({ Prefix: 'reports/', ExpirationInDays: 14 }),
         ]),
       },
     });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 12);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 14);
   });
 
   it('passes the configuration to validate-file', () => {

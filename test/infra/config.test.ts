@@ -37,6 +37,10 @@ describe('loadPipelineConfig', () => {
       logRetentionDays: 30,
       metricsNamespace: 'AepAudiencePipeline',
       accessLogsRetentionDays: 90,
+      teams: {},
+      unknownTeams: 'defaults',
+      keepAliveDaysBeforeExpiry: 7,
+      expiryWarningDays: 7,
     });
   });
 

@@ -91,6 +91,10 @@ const SECRET = 'secretsmanager:DescribeSecret,secretsmanager:GetSecretValue on <
 const PUBLISH = ['kms:Decrypt,kms:GenerateDataKey* on <topics-key>', 'sns:Publish on <outcome-topic>'];
 const EXECUTIONS = 'states:DescribeExecution on arn:…:execution:<state-machine.Name>:*';
 const AEP_TASK = [LOGS, REGISTRY, SECRET, XRAY].sort();
+/** The upkeep functions: claims, records and locks are UpdateItems, reads GetItems; no put, no delete. */
+const UPKEEP_REGISTRY = 'dynamodb:GetItem,dynamodb:UpdateItem on <registry>';
+/** A staged copy's retention tag: PutObjectTagging on the current version only. */
+const RETAG = 's3:PutObjectTagging on <bucket>/staging/*';
 /**
  * moveObject's source: HEAD of the current object and of the version the event names (GetObject,
  * GetObjectVersion), CopyObject/UploadPartCopy of either (the same two, and the source's tags that the default
@@ -108,6 +112,8 @@ const EXPECTED: Record<string, string[]> = {
     XRAY,
     EXECUTIONS,
     'states:StartExecution on <state-machine>',
+    // A folder drop's marker: the folder listed to size the run (the LargeFile? Choice).
+    listUnder('incoming/'),
     // Its on-failure destination: Lambda sends the failed event there with the function's role.
     'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage on <start-failure-queue>',
   ],
@@ -118,8 +124,9 @@ const EXPECTED: Record<string, string[]> = {
     listUnder('incoming/'),
     // GetObject of the manifest, HEAD and GetObject of the original (by the version its event names).
     's3:GetObject,s3:GetObjectVersion on <bucket>/incoming/*',
-    // The staged copy streamed through lib-storage (abort when refused), then its HEAD for LastModified.
-    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/staging/*',
+    // The staged copy streamed through lib-storage with its retention tag (abort when refused), then its HEAD
+    // for LastModified.
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject,s3:PutObjectTagging on <bucket>/staging/*',
     // validation.json (PutObject) and rejects.csv streamed like the staged copy.
     's3:AbortMultipartUpload,s3:PutObject on <bucket>/reports/*',
   ],
@@ -129,7 +136,7 @@ const EXPECTED: Record<string, string[]> = {
     // The same code and grants as validate-file.
     listUnder('incoming/'),
     's3:GetObject,s3:GetObjectVersion on <bucket>/incoming/*',
-    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject on <bucket>/staging/*',
+    's3:AbortMultipartUpload,s3:GetObject,s3:PutObject,s3:PutObjectTagging on <bucket>/staging/*',
     's3:AbortMultipartUpload,s3:PutObject on <bucket>/reports/*',
   ],
   'create-audience': AEP_TASK,
@@ -158,6 +165,17 @@ const EXPECTED: Record<string, string[]> = {
     // PutObject of error.json.
     's3:PutObject on <bucket>/reports/*',
   ],
+  'keep-alive': [
+    LOGS,
+    XRAY,
+    SECRET,
+    // UPKEEP_REGISTRY and the daily look at every audience (Scan), merged into one statement.
+    'dynamodb:GetItem,dynamodb:Scan,dynamodb:UpdateItem on <registry>',
+    RETAG,
+    // Expiry notices on the outcome topic.
+    ...PUBLISH,
+  ],
+  'delete-audience': [LOGS, XRAY, SECRET, UPKEEP_REGISTRY, RETAG],
   'record-execution-failure': [
     LOGS,
     XRAY,

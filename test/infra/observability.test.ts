@@ -149,7 +149,7 @@ describe('functions', () => {
     }
   });
 
-  it('only the three functions that end a file know the outcome topic', () => {
+  it('only the three functions that end a file, and keep-alive, know the outcome topic', () => {
     const json = byDefault.toJSON();
     const outcomes = topicId(json, 'Outcomes');
     const names = Object.entries(functionsByLogicalId(json))
@@ -160,7 +160,13 @@ describe('functions', () => {
         });
         return name;
       });
-    expect(names.sort()).toEqual(['archive-file', 'handle-failure', 'record-execution-failure']);
+    // And keep-alive, whose expiry notices go to the teams on the same topic.
+    expect(names.sort()).toEqual([
+      'archive-file',
+      'handle-failure',
+      'keep-alive',
+      'record-execution-failure',
+    ]);
   });
 });
 
@@ -265,8 +271,8 @@ describe('alarms', () => {
 
   it('are all sent to the alarm topic, each says what to do, and there are no others', () => {
     const alarms = alarmsOf(byDefault);
-    // Faults per function, uncaught, retries exhausted, timed out, three queues.
-    expect(alarms).toHaveLength(FAULT_COUNTING.length + 3 + 3);
+    // Faults per function, uncaught, retries exhausted, timed out, three queues, keep-alive failures.
+    expect(alarms).toHaveLength(FAULT_COUNTING.length + 3 + 3 + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([alarmTopic()]);
       expect(alarm.Properties.OKActions).toEqual([alarmTopic()]);
@@ -275,6 +281,21 @@ describe('alarms', () => {
       expect(description).toMatch(/read|redrive|fix/i);
       expect(description.length).toBeLessThanOrEqual(1024);
     }
+  });
+});
+
+describe('keep-alive alarm', () => {
+  it('pages on the first audience whose upkeep failed', () => {
+    byDefault.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AepAudiencePipeline',
+      MetricName: 'KeepAliveFailures',
+      Dimensions: [{ Name: 'service', Value: 'keep-alive' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
   });
 });
 

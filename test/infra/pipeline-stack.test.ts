@@ -28,6 +28,9 @@ const AEP_FUNCTIONS = [
   'create-audience',
   'start-ingestion',
 ];
+/** The upkeep functions: they call AEP too, so read the secret and the registry (no PutItem, no DeleteItem). */
+const UPKEEP_FUNCTIONS = ['delete-audience', 'keep-alive'];
+const ALL_AEP_FUNCTIONS = [...AEP_FUNCTIONS, ...UPKEEP_FUNCTIONS].sort();
 
 let app: App;
 let template: Template;
@@ -235,6 +238,8 @@ describe('functions', () => {
       'archive-file': [1024, 900],
       'handle-failure': [256, 300],
       'record-execution-failure': [256, 120],
+      'keep-alive': [256, 900],
+      'delete-audience': [256, 300],
     });
   });
 
@@ -269,8 +274,8 @@ describe('functions', () => {
       .filter(([id]) => json.Resources[id].Properties.Environment.Variables.AEP_SECRET_ARN)
       .map(([, name]) => name)
       .sort();
-    expect(withSecret).toEqual(AEP_FUNCTIONS);
-    for (const name of AEP_FUNCTIONS) {
+    expect(withSecret).toEqual(ALL_AEP_FUNCTIONS);
+    for (const name of ALL_AEP_FUNCTIONS) {
       template.hasResource('AWS::Lambda::Function', {
         Metadata: { 'aep:handler': `functions/${name}/handler.ts` },
         Properties: Match.objectLike({
@@ -287,21 +292,66 @@ describe('functions', () => {
 });
 
 describe('permissions', () => {
-  it('only the five AEP functions may read the credentials secret', () => {
+  it('only the five AEP functions and the two upkeep ones may read the credentials secret', () => {
     const secretId = logicalIdOfType(json, 'AWS::SecretsManager::Secret');
     const readers = functionsAllowed(json, 'secretsmanager:GetSecretValue', (r) => r?.Ref === secretId);
-    expect(readers).toEqual(AEP_FUNCTIONS);
+    expect(readers).toEqual(ALL_AEP_FUNCTIONS);
     const anyReader = policyStatements(json).filter((p) =>
       asArray(p.statement.Action).some((a: string) => a.startsWith('secretsmanager:')),
     );
-    expect(anyReader.flatMap((p) => p.roles)).toHaveLength(AEP_FUNCTIONS.length);
+    expect(anyReader.flatMap((p) => p.roles)).toHaveLength(ALL_AEP_FUNCTIONS.length);
   });
 
-  it('only the five AEP functions may read and write the registry', () => {
+  it('only the five AEP functions may read and write the registry; the upkeep ones read and update it', () => {
     const tableId = logicalIdOfType(json, 'AWS::DynamoDB::Table');
     const onTable = (r: Json) => r?.['Fn::GetAtt']?.[0] === tableId;
     expect(functionsAllowed(json, 'dynamodb:PutItem', onTable)).toEqual(AEP_FUNCTIONS);
-    expect(functionsAllowed(json, 'dynamodb:GetItem', onTable)).toEqual(AEP_FUNCTIONS);
+    expect(functionsAllowed(json, 'dynamodb:DeleteItem', onTable)).toEqual(AEP_FUNCTIONS);
+    expect(functionsAllowed(json, 'dynamodb:GetItem', onTable)).toEqual(ALL_AEP_FUNCTIONS);
+    expect(functionsAllowed(json, 'dynamodb:UpdateItem', onTable)).toEqual(ALL_AEP_FUNCTIONS);
+    // The one listing: KeepAlive's daily look at every audience.
+    expect(functionsAllowed(json, 'dynamodb:Scan', onTable)).toEqual(['keep-alive']);
+  });
+
+  it('runs KeepAlive daily on an EventBridge Scheduler schedule whose role invokes that function only', () => {
+    const keepAliveId = Object.entries(functionsByLogicalId(json)).find(([, n]) => n === 'keep-alive')?.[0];
+    const schedules = Object.values<Json>(json.Resources).filter(
+      (r) => r.Type === 'AWS::Scheduler::Schedule',
+    );
+    expect(schedules).toHaveLength(1);
+    const schedule = schedules[0].Properties;
+    expect(schedule.ScheduleExpression).toBe('cron(15 4 * * ? *)');
+    expect(schedule.ScheduleExpressionTimezone).toBe('UTC');
+    expect(schedule.Target.Arn).toEqual({ 'Fn::GetAtt': [keepAliveId, 'Arn'] });
+    const roleId = schedule.Target.RoleArn['Fn::GetAtt'][0];
+    const role = json.Resources[roleId].Properties;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': expect.anything() } },
+      }),
+    ]);
+    const invokes = policyStatements(json).filter((p) => p.roles.includes(roleId));
+    expect(invokes.map((p) => p.statement)).toEqual([
+      expect.objectContaining({
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [keepAliveId, 'Arn'] },
+      }),
+    ]);
+  });
+
+  it('lets the upkeep functions retag staged copies, and nothing else under staging/ beyond validation', () => {
+    const under = (r: Json) =>
+      JSON.stringify(r) ===
+      JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/staging/*']] });
+    expect(functionsAllowed(json, 's3:PutObjectTagging', under)).toEqual(
+      expect.arrayContaining(UPKEEP_FUNCTIONS),
+    );
+    for (const name of UPKEEP_FUNCTIONS) {
+      expect(functionsAllowed(json, 's3:GetObject', under)).not.toContain(name);
+      expect(functionsAllowed(json, 's3:PutObject', under)).not.toContain(name);
+    }
   });
 
   it('grants each S3 action only under the prefixes its function works on', () => {

@@ -107,8 +107,8 @@ describe('a folder drop with S3 at moto, IAM enforced', () => {
     const summary = await pipeline.waitFor(await pipeline.dropFolder(local));
 
     expect(summary.file).toBe('incoming/moto-folder.parts/_SUCCESS');
-    // processed/ once ValidateFile reads folder drops; until then it refuses the empty marker into failed/.
-    const kept = `${summary.status === 'SUCCEEDED' ? 'processed' : 'failed'}/${summary.execution}/moto-folder.parts/`;
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', validation: { rows: rows.length } });
+    const kept = `processed/${summary.execution}/moto-folder.parts/`;
     expect(await keys(kept)).toEqual(
       ['_SUCCESS', 'part-00000.csv', 'part-00001.csv'].map((n) => `${kept}${n}`),
     );

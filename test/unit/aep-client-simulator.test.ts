@@ -419,3 +419,27 @@ describe('AepClient against the simulator', () => {
     expect(sim.violations).toEqual([]);
   });
 });
+
+describe('upkeep: extend-ttl, leaving dataflows, delete', () => {
+  it('extends only an audience with a finished successful run, and deletes it out of its dataflows', async () => {
+    const aep = client();
+    const audienceId = await createdAudience(aep);
+    // Nothing to re-ingest yet: refused, and a run still in progress does not count.
+    await expect(aep.extendTtl(audienceId)).rejects.toBeInstanceOf(AepRequestError);
+    await aep.startRun(audienceId, { dataFilterStartTime: 1_767_225_600 });
+    await expect(aep.extendTtl(audienceId)).rejects.toBeInstanceOf(AepRequestError);
+    sim.advance(200);
+    expect(await aep.extendTtl(audienceId)).toMatchObject({ audienceId, name: expect.any(String) });
+
+    await aep.addAudienceToDataflow({ flowId: streamingFlow.id, audienceId });
+    expect(await aep.removeAudienceFromDataflow(streamingFlow.id, audienceId)).toBe('REMOVED');
+    expect(sim.flow(streamingFlow.id)?.selectors).not.toContain(audienceId);
+    expect(await aep.removeAudienceFromDataflow(streamingFlow.id, audienceId)).toBe('NOT_PRESENT');
+
+    expect(await aep.deleteAudience(audienceId)).toBe('DELETED');
+    expect(sim.calls.filter((c) => c.method === 'DELETE').at(-1)?.status).toBe(204);
+    // Gone for AEP: a second delete finds nothing, and extend-ttl is a 404.
+    expect(await aep.deleteAudience(audienceId)).toBe('NOT_FOUND');
+    await expect(aep.extendTtl(audienceId)).rejects.toBeInstanceOf(AepNotFoundError);
+  });
+});

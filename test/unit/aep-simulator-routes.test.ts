@@ -97,6 +97,27 @@ describe('AEP simulator routes', () => {
     expect(tooLong.body.detail).toMatch(/ttlInDays/);
   });
 
+  it("knows AEP's hashed namespaces and refuses one the sandbox does not have", async () => {
+    const create = (name: string, identityNs: string) =>
+      call('POST', `${AIS}/`, {
+        name,
+        fields: [{ name: 'id', type: 'string', identityNs }],
+        sourceSpec: {
+          path: 'bucket/in/ns.csv',
+          type: 'file',
+          cloudType: 'S3',
+          baseConnectionId: CREDS.baseConnectionId,
+        },
+        originName: 'CUSTOM_UPLOAD',
+      });
+    expect((await create('Hashed-Email', 'Email_LC_SHA256')).status).toBe(202);
+    expect((await create('Hashed-Phone', 'Phone_SHA256_E.164')).status).toBe(202);
+    expect((await create('Custom-CRM', 'CRMID')).status).toBe(202);
+    const unknown = await create('Unknown-NS', 'Loyalty');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.detail).toMatch(/identity namespace "Loyalty" does not exist in this sandbox/);
+  });
+
   it('lists runs newest first', async () => {
     const first = await call('POST', `${AIS}/${audienceId}/runs`, { dataFilterStartTime: 1767225600 });
     sim.advance(121);

@@ -61,7 +61,7 @@ describe('the flag table', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       'aep-audience: validate does not take --port; it is a flag of serve ' +
-        '(validate takes --manifest, --json, --help)\n' +
+        '(validate takes --manifest, --workers, --split-bytes, --json, --help)\n' +
         "Run 'aep-audience validate --help' for usage.\n",
     );
     const short = await cli(['show', 'exec-1', '-x']);

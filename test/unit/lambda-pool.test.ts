@@ -435,18 +435,21 @@ describe('LambdaPool (bundle mode, the synthesized bundles)', () => {
     await pool?.close();
   });
 
-  it('bundles the ten functions from the template, each an index.mjs in its asset folder', () => {
+  it('bundles the thirteen functions from the template, each an index.mjs in its asset folder', () => {
     expect(Object.keys(bundles.functions).sort()).toEqual([
       'activate-destinations',
       'archive-file',
       'check-audience',
       'check-ingestion',
       'create-audience',
+      'delete-audience',
       'handle-failure',
+      'keep-alive',
       'record-execution-failure',
       'start-ingestion',
       'start-pipeline',
       'validate-file',
+      'validate-large-file',
     ]);
     for (const bundle of Object.values(bundles.functions)) {
       expect(bundle.bundleDir.startsWith(bundles.assemblyDir)).toBe(true);
@@ -493,9 +496,15 @@ describe('LambdaPool (bundle mode, the synthesized bundles)', () => {
         JSON.parse(errors[i]!.message) as { errorType: string; errorMessage: string },
       ]),
     );
-    for (const name of others.filter((n) => n !== 'record-execution-failure')) {
+    const upkeep = ['keep-alive', 'delete-audience'];
+    for (const name of others.filter((n) => n !== 'record-execution-failure' && !upkeep.includes(n))) {
       expect(byFunction[name]!.errorType).toBe('CONFIG_INVALID');
       expect(byFunction[name]!.errorMessage).toMatch(/^Task input is malformed at /);
+    }
+    // The upkeep functions take their own inputs (the schedule's {}, the CLI's), not a task event.
+    for (const name of upkeep) {
+      expect(byFunction[name]!.errorType).toBe('CONFIG_INVALID');
+      expect(byFunction[name]!.errorMessage).toMatch(new RegExp(`^${name} input is malformed`));
     }
     expect(byFunction['record-execution-failure']!.errorType).toBe('ZodError');
     for (const name of others) expect(pool.stats()[name]).toMatchObject({ instances: 1, coldStarts: 1 });

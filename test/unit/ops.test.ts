@@ -287,11 +287,51 @@ describe('aep-audience executions', () => {
     });
     // The second execution started an hour before the first, before --since: the list ends there.
     const lines = out.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^STARTED\s+STATUS\s+DURATION\s+STAGE\s+AUDIENCE\s+EXECUTION\s+FILE$/);
+    expect(lines[0]).toMatch(/^STARTED\s+STATUS\s+DURATION\s+TEAM\s+STAGE\s+AUDIENCE\s+EXECUTION\s+FILE$/);
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(
-      /SUCCEEDED\s+42s\s+Succeeded\s+aud-123\s+churn-ok\s+incoming\/teamA\/churn\.csv/,
+      /SUCCEEDED\s+42s\s+teamA\s+Succeeded\s+aud-123\s+churn-ok\s+incoming\/teamA\/churn\.csv/,
     );
+  });
+
+  it('--team keeps the files under incoming/<team>/ exactly, not every name that starts with it', async () => {
+    // Names as start-pipeline makes them: the slug of the path below incoming/, then a hash.
+    const keys: Record<string, string> = {
+      'teamA-churn-11111111': 'incoming/teamA/churn.csv',
+      'teamA-x-churn-22222222': 'incoming/teamA-x/churn.csv',
+      'teamA-churn-33333333': 'incoming/teamA-churn.csv',
+      'teamAB-churn-44444444': 'incoming/teamAB/churn.csv',
+      'other-churn-55555555': 'incoming/other/churn.csv',
+    };
+    const ok = EXECUTIONS['churn-ok']!;
+    sfnMock.on(ListExecutionsCommand).resolves({
+      executions: Object.keys(keys).map((name) => ({
+        executionArn: arnOf(name),
+        stateMachineArn: MACHINE,
+        name,
+        status: 'SUCCEEDED',
+        startDate: at(0),
+      })),
+    });
+    const described: string[] = [];
+    sfnMock.on(DescribeExecutionCommand).callsFake(({ executionArn }) => {
+      const name = String(executionArn).split(':').pop()!;
+      described.push(name);
+      const teamFile = { ...file, key: keys[name] };
+      return { ...ok.description, executionArn, name, input: JSON.stringify({ file: teamFile }) };
+    });
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [...ok.events].reverse() });
+    const { out, io } = capture();
+    expect(await runOpsCommand('executions', [], { json: true, team: 'teamA' }, io)).toBe(0);
+    const listed = JSON.parse(out.stdout) as { execution: string; team: string }[];
+    expect(listed.map((e) => [e.execution, e.team])).toEqual([['teamA-churn-11111111', 'teamA']]);
+    // Only the names that could be the team's were read.
+    expect(described.sort()).toEqual([
+      'teamA-churn-11111111',
+      'teamA-churn-33333333',
+      'teamA-x-churn-22222222',
+    ]);
+    expect(await runOpsCommand('executions', [], { team: 'a/b' }, capture().io)).toBe(2);
   });
 
   it('is wired into the command line', async () => {

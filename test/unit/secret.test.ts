@@ -144,7 +144,9 @@ describe('loadAepCredentials from the environment', () => {
   it('names the missing variables', async () => {
     Object.assign(process.env, { AEP_CLIENT_ID: 'client-1', AEP_CLIENT_SECRET: MARKER, AEP_ORG_ID: 'o' });
     const error = await failure(loadAepCredentials());
-    expect(error.message).toContain('AEP_SANDBOX_NAME, AEP_BASE_CONNECTION_ID');
+    expect(error.message).toContain(
+      'environment variable AEP_SANDBOX_NAME; environment variable AEP_BASE_CONNECTION_ID is missing',
+    );
     expect(error.message).not.toContain('AEP_CLIENT_ID');
   });
 

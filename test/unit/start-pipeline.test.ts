@@ -1,4 +1,5 @@
 // Unit tests of start-pipeline: event parsing, ignored keys, deterministic names, duplicates, malformed events.
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { createLogger } from '../../functions/shared/log.ts';
 import { executionInputSchema } from '../../functions/shared/state.ts';
 import {
   decodeEventKey,
+  GZIP_EXPANSION,
   MalformedEventError,
   type StartPipelineDeps,
   startPipeline,
@@ -68,8 +70,37 @@ describe('startPipeline', () => {
       versionId: 'v1',
       sequencer: '0061A1',
       size: 120,
+      dataBytes: 120,
       eventTime: '2026-04-01T09:59:59Z',
     });
+  });
+
+  it('sizes the CSV data for the LargeFile? choice: a gzip by its expected expansion, a folder by its parts', async () => {
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: `${ARN}:x`, startDate: NOW });
+    const s3Mock = mockClient(S3Client);
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: 'incoming/teamA/churn.parts/part-00000.csv', Size: 1000 },
+        { Key: 'incoming/teamA/churn.parts/part-00001.csv.gz', Size: 100 },
+        { Key: 'incoming/teamA/churn.parts/_SUCCESS', Size: 0 },
+      ],
+    });
+    const dataBytesOf = async (key: string, size: number) => {
+      sfnMock.resetHistory();
+      await startPipeline(objectCreated(key, { size }), { ...deps(), s3: new S3Client({}) });
+      const call = sfnMock.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+      return executionInputSchema.parse(JSON.parse(call?.input ?? '')).file.dataBytes;
+    };
+    try {
+      expect(await dataBytesOf('incoming/teamA/churn.csv.gz', 50)).toBe(50 * GZIP_EXPANSION);
+      expect(await dataBytesOf('incoming/teamA/churn.parts/_SUCCESS', 0)).toBe(1000 + 100 * GZIP_EXPANSION);
+      expect(s3Mock.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toMatchObject({
+        Bucket: 'drop',
+        Prefix: 'incoming/teamA/churn.parts/',
+      });
+    } finally {
+      s3Mock.restore();
+    }
   });
 
   it('asks for the same name on redelivery and reports ExecutionAlreadyExists as a duplicate', async () => {

@@ -1,5 +1,6 @@
 // ValidateFile against the embedded S3 server with the real SDK: the staged copy streamed through lib-storage
 // (multipart above 5 MB), the reports, the audience plan, refused files leaving nothing staged, idempotence.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { rangedObjectStream } from '../../functions/shared/s3.ts';
 import type { Destination, TaskEvent } from '../../functions/shared/state.ts';
 import { ThreadPool } from '../../functions/validate-file/engine/thread-pool.ts';
 import {
+  configFor,
   type ValidateFileConfig,
   type ValidateFileDeps,
   validateFile,
@@ -209,6 +211,7 @@ describe('validateFile: a valid file', () => {
       registryKey: 'spring churn list',
       stagingPrefix: prefix,
       sourcePath: prefix.slice(0, -1),
+      identityNamespaces: ['Email'],
       description: 'April model',
       labels: ['core/C1'],
       ttlInDays: 7,
@@ -386,6 +389,115 @@ describe('validateFile: compressed and large files', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('validateFile: a team that hashes identities', () => {
+  it("takes the team's hashIdentities: digests staged, hashed namespaces planned", async () => {
+    const { key, execution } = names('hashed');
+    await put(key, 'email\nAnn@Example.com\n');
+    const config = configFor(deps().config, {
+      kind: 'team',
+      team: 'privacy',
+      settings: { hashIdentities: true },
+    });
+    expect(config.hashIdentities).toBe(true);
+
+    const result = await validateFile(event(key, execution), deps({ hashIdentities: true }));
+
+    const digest = createHash('sha256').update('ann@example.com').digest('hex');
+    expect(await text(result.staged!.key)).toBe(`email\n${digest}\n`);
+    expect(result.audience?.identityNamespaces).toEqual(['Email_LC_SHA256']);
+  });
+});
+
+describe('validateFile: a folder drop', () => {
+  const folderOf = (name: string) => `incoming/team${runs}/${name}.parts/`;
+
+  it('validates every part as one file: rows numbered across parts, each error naming its part', async () => {
+    const { execution } = names('spark');
+    const folder = folderOf('spark');
+    await put(`${folder}part-00000.csv`, 'email,n\nann@example.com,1\nnot-an-email,2\n');
+    await put(`${folder}part-00001.csv.gz`, gzipSync('email,n\r\nbob@example.com,3\nworse,4\n'));
+    await put(`${folder}part-00002.csv`, '');
+    await put(`${folder}_SUCCESS`, '');
+
+    const result = await validateFile(
+      event(`${folder}_SUCCESS`, execution),
+      deps({ identityNamespaces: {} }),
+    );
+
+    expect(result).toMatchObject({ valid: false, rows: 4, invalidRows: 2 });
+    const report = await json(`reports/${execution}/validation.json`);
+    expect(report.parts).toEqual([
+      { key: `${folder}part-00000.csv`, rows: 2, invalidRows: 1, invalidByCode: { INVALID_IDENTITY: 1 } },
+      { key: `${folder}part-00001.csv.gz`, rows: 2, invalidRows: 1, invalidByCode: { INVALID_IDENTITY: 1 } },
+      { key: `${folder}part-00002.csv`, rows: 0, invalidRows: 0, invalidByCode: {} },
+    ]);
+    expect((report.errors as { row: number; part: string }[]).map((e) => [e.row, e.part])).toEqual([
+      [2, `${folder}part-00000.csv`],
+      [4, `${folder}part-00001.csv.gz`],
+    ]);
+  });
+
+  it('stages the parts as one canonical copy under one header', async () => {
+    const { execution } = names('ok');
+    const folder = folderOf('ok');
+    await put(`${folder}part-00000.csv`, 'email,n\nann@example.com,1\n');
+    await put(`${folder}part-00001.csv`, 'email,n\nbob@example.com,2\n');
+    await put(`${folder}_SUCCESS`, '');
+
+    const result = await validateFile(event(`${folder}_SUCCESS`, execution), deps());
+
+    expect(result).toMatchObject({ valid: true, rows: 2, audience: { name: `team${runs}/ok` } });
+    expect(await text(result.staged!.key)).toBe('email,n\nann@example.com,1\nbob@example.com,2\n');
+  });
+
+  it('refuses a part whose header differs from the first part, naming it', async () => {
+    const { execution } = names('mixed');
+    const folder = folderOf('mixed');
+    await put(`${folder}part-00000.csv`, 'email,n\nann@example.com,1\n');
+    await put(`${folder}part-00001.csv`, 'email,count\nbob@example.com,2\n');
+    await put(`${folder}_SUCCESS`, '');
+
+    const result = await validateFile(event(`${folder}_SUCCESS`, execution), deps());
+
+    expect(result.failure?.message).toMatch(
+      new RegExp(
+        `^PART_HEADER_MISMATCH: the header of ${folder}part-00001.csv .* differs from the header of ${folder}part-00000.csv`,
+      ),
+    );
+    expect(await keysUnder(stagingPrefix(`team${runs}/mixed`))).toEqual([]);
+  });
+
+  it('reads the parts a Redshift manifest lists, and refuses one that lists a part not there', async () => {
+    const folder = folderOf('unload');
+    const body = 'email\nann@example.com\n';
+    await put(`${folder}0000_part_00`, body);
+    const entry = (name: string) => ({
+      url: `s3://${BUCKET}/${folder}${name}`,
+      meta: { content_length: Buffer.byteLength(body) },
+    });
+    await put(`${folder}manifest`, JSON.stringify({ entries: [entry('0000_part_00')] }));
+    const ok = await validateFile(event(`${folder}manifest`, names('unload').execution), deps());
+    expect(ok).toMatchObject({ valid: true, rows: 1 });
+
+    await put(
+      `${folder}manifest`,
+      JSON.stringify({ entries: [entry('0000_part_00'), entry('0001_part_00')] }),
+    );
+    const missing = await validateFile(event(`${folder}manifest`, names('unload2').execution), deps());
+    expect(missing.failure?.message).toBe(
+      `${folder}manifest lists 1 part(s) that are not in ${folder}: ${folder}0001_part_00; upload them, then the manifest again`,
+    );
+  });
+
+  it('refuses a folder that holds only its marker', async () => {
+    const { execution } = names('empty');
+    const folder = folderOf('empty');
+    await put(`${folder}_SUCCESS`, '');
+    const result = await validateFile(event(`${folder}_SUCCESS`, execution), deps());
+    expect(result.failure?.message).toMatch(/holds no parts, only its completion marker/);
   });
 });
 

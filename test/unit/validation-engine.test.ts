@@ -1,5 +1,6 @@
 // The validation engine on small fixture files: the tricky valid cases, each code it knows and the type
 // inference of docs/contracts.md#validation-rules-and-codes, the canonical staged copy and masked messages.
+import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -125,7 +126,52 @@ describe('validateCsv', () => {
     expect(result.invalidByCode).toEqual({ INVALID_IDENTITY: 2 });
     expect(staged).toContain('+33612345678,');
     expect(staged).toContain('+14155550100,');
-    expect(result.identities).toEqual({ Phone: 2, ECID: 1 });
+    expect(result.identities).toEqual({ 'Phone_E.164': 2, ECID: 1 });
+  });
+
+  it('with hashIdentities, stages SHA-256 digests of normalized e-mails and phones in the hashed namespaces', async () => {
+    const manifest = parseManifest(JSON.stringify({ hashIdentities: true }));
+    const input = 'email,phone,crm_id\n Ann@Example.COM ,+1 (415) 555-0100,c1\nnot-an-email,,c2\n';
+    const staged = new PassThrough();
+    const chunks: Buffer[] = [];
+    staged.on('data', (c: Buffer) => chunks.push(c));
+    const result = await validateCsv(Readable.from([Buffer.from(input)]), {
+      identityHeaders,
+      manifest,
+      staged,
+      maxInvalidRowsPercent: 100,
+    });
+    const text = Buffer.concat(chunks).toString('utf8');
+    const ann = createHash('sha256').update('ann@example.com').digest('hex');
+    const phone = createHash('sha256').update('+14155550100').digest('hex');
+    expect(text).toBe(`email,phone,crm_id\n${ann},${phone},c1\n`);
+    expect(text).not.toContain('@');
+    expect(result.fields.map((f) => f.identityNs)).toEqual([
+      'Email_LC_SHA256',
+      'Phone_SHA256_E.164',
+      'CRMID',
+    ]);
+    expect(result.identities).toEqual({ Email_LC_SHA256: 1, 'Phone_SHA256_E.164': 1, CRMID: 1 });
+    // The rejected row is reported masked, as always.
+    expect(result.errors[0]?.message).toMatch(/"n\*+" is not an email address/);
+  });
+
+  it('checks columns already hashed, per row: 64 hex characters, upper case lower-cased', async () => {
+    const manifest = parseManifest(JSON.stringify({ identities: { email_hash: 'Email_LC_SHA256' } }));
+    const digest = createHash('sha256').update('bob@example.com').digest('hex');
+    const input = `email_hash\n${digest.toUpperCase()}\nnot-a-digest\n`;
+    const staged = new PassThrough();
+    const chunks: Buffer[] = [];
+    staged.on('data', (c: Buffer) => chunks.push(c));
+    const result = await validateCsv(Readable.from([Buffer.from(input)]), {
+      identityHeaders,
+      manifest,
+      staged,
+      maxInvalidRowsPercent: 100,
+    });
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(`email_hash\n${digest}\n`);
+    expect(result.invalidByCode).toEqual({ INVALID_IDENTITY: 1 });
+    expect(result.errors[0]?.message).toMatch(/is not a SHA-256 digest/);
   });
 
   it('uses manifest identities and types, and refuses a manifest naming a missing column', async () => {

@@ -200,6 +200,23 @@ describe('validation by ranges = one pass', () => {
     );
   });
 
+  it('keeps the cases the properties once found: bytes that start no character, at and before the end', async () => {
+    const cases = [
+      Buffer.concat([
+        Buffer.from('email,note,value\nann@example.com,"quoted ""twice""",\n'),
+        Buffer.from([0xff]),
+      ]),
+      Buffer.concat([Buffer.from('email\nann@example.com\n'), Buffer.from([0xe2, 0x82])]),
+      Buffer.concat([Buffer.from('email,n\n"ann@example.com"'), Buffer.from([0xe2]), Buffer.from('x\n')]),
+    ];
+    for (const bytes of cases) {
+      const whole = await run(bytes, {});
+      for (const chunkSize of [1, 2, 7])
+        expect(await run(bytes, { splitBytes: 1, workers: 1 }, chunkSize)).toEqual(whole);
+      expect(await run(bytes, { splitBytes: 3, workers: 2, pool })).toEqual(whole);
+    }
+  });
+
   it('a file of many rows over many slices: same staged copy, same 1,000 first errors', async () => {
     const rows = Array.from({ length: 5000 }, (_, i) =>
       i % 3 === 0 ? `bad-${i},"note\n${i}",${i}` : `user${i}@example.com,"say ""hi""",${i}`,

@@ -51,3 +51,31 @@ export interface AepApi {
    */
   addAudienceToDataflow(input: AddToDataflowInput): Promise<AddToDataflowOutcome>;
 }
+
+/** What AEP answers to an extend-ttl: `{audienceId, name}` (docs/aep.md#audience-upkeep). */
+export interface ExtendTtlResult {
+  audienceId: string;
+  name?: string;
+}
+
+/**
+ * The upkeep operations (the KeepAlive and DeleteAudience functions, docs/aep.md#audience-upkeep): apart from
+ * AepApi so that the tasks' fakes need not grow them.
+ */
+export interface AepUpkeepApi {
+  /**
+   * POST /data/core/ais/external-audience/extend-ttl/{id}: AEP extends the audience's data expiration by its
+   * original TTL and re-ingests its last successful run. 200 `{audienceId, name}`.
+   */
+  extendTtl(audienceId: string): Promise<ExtendTtlResult>;
+  /**
+   * DELETE /data/core/ais/external-audience/{id}: 204. NOT_FOUND when AEP does not know the audience (deleted
+   * already, or by an earlier attempt whose answer was lost).
+   */
+  deleteAudience(audienceId: string): Promise<'DELETED' | 'NOT_FOUND'>;
+  /**
+   * Removes every selector of `audienceId` from the dataflow (GET for the etag, PATCH `remove` with If-Match,
+   * re-read on 412). NOT_PRESENT when the flow does not select it.
+   */
+  removeAudienceFromDataflow(flowId: string, audienceId: string): Promise<'REMOVED' | 'NOT_PRESENT'>;
+}

@@ -1,6 +1,6 @@
 // The AEP client over HTTP: IMS auth, Platform headers, retries, and the write paths that must never apply
 // twice (docs/architecture.md#retries-and-idempotency). Knows nothing of AWS or middy.
-import type { AepApi, CreateAudienceResult } from './api.ts';
+import type { AepApi, AepUpkeepApi, CreateAudienceResult, ExtendTtlResult } from './api.ts';
 import { exportSchedule } from './batch-export.ts';
 import { INVALID_TOKEN_CODE, parseAepErrorBody } from './error-body.ts';
 import {
@@ -28,6 +28,7 @@ import { ImsTokenProvider, trimSlash } from './ims.ts';
 import {
   audienceListingSchema,
   createAudienceResponseSchema,
+  extendTtlResponseSchema,
   type FlowResponse,
   type FlowRunResponse,
   flowListSchema,
@@ -62,6 +63,8 @@ const ROUTES = {
   operationPlural: '/data/core/ais/external-audiences/operations/{operationId}',
   runs: '/data/core/ais/external-audience/{audienceId}/runs',
   run: '/data/core/ais/external-audience/{audienceId}/runs/{runId}',
+  extendTtl: '/data/core/ais/external-audience/extend-ttl/{audienceId}',
+  audience: '/data/core/ais/external-audience/{audienceId}',
   audiences: '/data/core/ups/audiences',
   flow: '/data/foundation/flowservice/flows/{flowId}',
   flowRun: '/data/foundation/flowservice/runs/{runId}',
@@ -138,7 +141,7 @@ export function buildCreateAudienceBody(input: CreateAudienceInput, baseConnecti
   return body;
 }
 
-export class AepClient implements AepApi {
+export class AepClient implements AepApi, AepUpkeepApi {
   private readonly credentials: AepCredentials;
   private readonly http: AepHttp;
   private readonly ims: ImsTokenProvider;
@@ -332,6 +335,85 @@ export class AepClient implements AepApi {
         if (isOutage(answer)) {
           ambiguous = true;
           // Unknown whether the change went in: look at the flow before writing again.
+          if (await this.http.waitForRetry(patchLabel, writeAttempt, answer)) break;
+        }
+        throw this.writeFailure(patchLabel, answer, ambiguous);
+      }
+    }
+  }
+
+  async extendTtl(audienceId: string): Promise<ExtendTtlResult> {
+    const request: PlatformRequest = {
+      method: 'POST',
+      route: ROUTES.extendTtl,
+      path: fill(ROUTES.extendTtl, encodeURIComponent(audienceId)),
+    };
+    const label = labelOf(request);
+    // Sent again after an unanswered attempt: a second extension only moves the expiry further (and costs a
+    // re-ingestion), which beats an audience that lapses because one answer was lost.
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.send(request, attempt);
+      const success = successOf(answer);
+      if (success) {
+        const body = success.body === undefined ? {} : parseResponse(extendTtlResponseSchema, label, success);
+        return { audienceId: body.audienceId ?? audienceId, ...(body.name ? { name: body.name } : {}) };
+      }
+      if (isTransient(answer) && (await this.http.waitForRetry(label, attempt, answer))) continue;
+      throw this.http.errorFor(label, answer);
+    }
+  }
+
+  async deleteAudience(audienceId: string): Promise<'DELETED' | 'NOT_FOUND'> {
+    const request: PlatformRequest = {
+      method: 'DELETE',
+      route: ROUTES.audience,
+      path: fill(ROUTES.audience, encodeURIComponent(audienceId)),
+    };
+    const label = labelOf(request);
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.send(request, attempt);
+      if (successOf(answer)) return 'DELETED';
+      // Gone: never created here, deleted by hand, or by an earlier attempt whose answer was lost.
+      if (answer.kind === 'response' && answer.status === 404) return 'NOT_FOUND';
+      if (isTransient(answer) && (await this.http.waitForRetry(label, attempt, answer))) continue;
+      throw this.http.errorFor(label, answer);
+    }
+  }
+
+  async removeAudienceFromDataflow(flowId: string, audienceId: string): Promise<'REMOVED' | 'NOT_PRESENT'> {
+    const path = fill(ROUTES.flow, encodeURIComponent(flowId));
+    const patchLabel = `PATCH ${ROUTES.flow}`;
+    let staleEtags = 0;
+    let writeAttempt = 0;
+    let ambiguous = false;
+    for (;;) {
+      const flow = await this.readFlow(path, ambiguous, patchLabel);
+      const selectors = flow.transformations[0]?.params?.segmentSelectors?.selectors ?? [];
+      const indexes = selectors.flatMap((selector, index) =>
+        selector.value?.id === audienceId ? [index] : [],
+      );
+      // After an unanswered PATCH, a flow without the audience is that PATCH having landed.
+      if (indexes.length === 0) return ambiguous ? 'REMOVED' : 'NOT_PRESENT';
+      const request: PlatformRequest = {
+        method: 'PATCH',
+        route: ROUTES.flow,
+        path,
+        // Highest index first, so that each removal leaves the indexes still to remove where they were.
+        body: [...indexes].reverse().map((index) => ({ op: 'remove', path: `${SELECTORS_PATH}/${index}` })),
+        ifMatch: quoteEtag(flow.etag),
+      };
+      for (;;) {
+        writeAttempt++;
+        const answer = await this.sendWrite(request, writeAttempt, ambiguous);
+        if (successOf(answer)) return 'REMOVED';
+        if (answer.kind === 'response' && answer.status === 412) {
+          staleEtags++;
+          if (staleEtags > MAX_STALE_ETAG_RETRIES) throw this.http.errorFor(patchLabel, answer);
+          break;
+        }
+        if (isThrottled(answer) && (await this.http.waitForRetry(patchLabel, writeAttempt, answer))) continue;
+        if (isOutage(answer)) {
+          ambiguous = true;
           if (await this.http.waitForRetry(patchLabel, writeAttempt, answer)) break;
         }
         throw this.writeFailure(patchLabel, answer, ambiguous);

@@ -16,7 +16,7 @@ import {
 } from './errors.ts';
 import type { AepCallRecord } from './types.ts';
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /**
  * Who is calling, on every request: the product, and the execution environment (a Lambda log stream is one

@@ -25,6 +25,12 @@ export const imsTokenSchema = z.object({
 
 export const createAudienceResponseSchema = z.object({ operationId: z.string().min(1) });
 
+/** extend-ttl's 200 (external-audiences.md, "extend data expiration", `.ko-KR` @3943f663): `{audienceId, name}`. */
+export const extendTtlResponseSchema = z.looseObject({
+  audienceId: z.string().optional(),
+  name: z.string().optional(),
+});
+
 const failureText = z.union([z.string(), z.looseObject({ message: z.string().optional() })]);
 
 export const operationSchema = z.looseObject({

@@ -2,7 +2,7 @@
 // checked against. Pure, so that every worker builds the same columns from the same header.
 import type { AepFieldType } from '../../shared/aep/types.ts';
 import type { Manifest } from '../manifest.ts';
-import { normalizeHeader } from './identities.ts';
+import { hashedNamespaceOf, normalizeHeader } from './identities.ts';
 import { TypeObserver } from './inference.ts';
 
 export const MAX_COLUMNS = 41;
@@ -19,6 +19,8 @@ export interface ValidationIssue {
 export interface Column {
   name: string;
   identityNs?: string;
+  /** The raw namespace whose values are hashed into `identityNs` (`hashIdentities`). */
+  hashedFrom?: string;
   declared?: AepFieldType;
   observer: TypeObserver;
 }
@@ -27,6 +29,13 @@ export interface HeaderSettings {
   manifest?: Manifest | undefined;
   /** Normalized header → namespace (built-ins merged with the stack's table). */
   identityHeaders: Record<string, string>;
+  /** Hash e-mails and phones into AEP's hashed namespaces (else the manifest's `hashIdentities`). */
+  hashIdentities?: boolean | undefined;
+}
+
+/** Whether a file's e-mails and phones are hashed: the manifest's word over the stack's (or team's). */
+export function hashingOn(settings: HeaderSettings): boolean {
+  return settings.manifest?.hashIdentities ?? settings.hashIdentities ?? false;
 }
 
 export interface HeaderIssue extends ValidationIssue {
@@ -42,14 +51,18 @@ export function headerNames(record: readonly string[]): string[] {
 /** The columns of a header, each with its namespace, declared type and a fresh type observer. */
 export function buildColumns(names: readonly string[], settings: HeaderSettings): Column[] {
   const manifest = settings.manifest;
+  const hashing = hashingOn(settings);
   return names.map((name) => {
-    const identityNs =
+    const detected =
       // The manifest overrides detection only for the columns it names (docs/contracts.md#manifest).
       manifest?.identities?.[name] ?? settings.identityHeaders[normalizeHeader(name)];
+    const hashed = hashing && detected ? hashedNamespaceOf(detected) : undefined;
+    const identityNs = hashed ?? detected;
     const declared = manifest?.fields?.[name];
     return {
       name,
       ...(identityNs ? { identityNs } : {}),
+      ...(hashed && detected ? { hashedFrom: detected } : {}),
       ...(declared ? { declared } : {}),
       observer: new TypeObserver(),
     };

@@ -318,7 +318,11 @@ function drainComplete(cutter: RecordCutter): Buffer[] {
 
 /** What a worker needs to build the columns: plain data. */
 function settingsOf(options: EngineOptions): HeaderSettings {
-  return { manifest: options.manifest, identityHeaders: options.identityHeaders };
+  return {
+    manifest: options.manifest,
+    identityHeaders: options.identityHeaders,
+    hashIdentities: options.hashIdentities,
+  };
 }
 
 /**

@@ -1,13 +1,16 @@
 // Identity columns: detection from headers and the per-namespace value checks
-// (docs/contracts.md#validation-rules-and-codes).
+// (docs/contracts.md#validation-rules-and-codes), and their hashing under `hashIdentities`.
+import { createHash } from 'node:crypto';
 
 /** Normalized header → AEP namespace code; the stack configuration adds to it (CRM ID namespace). */
 export const BUILT_IN_IDENTITY_HEADERS: Readonly<Record<string, string>> = {
   email: 'Email',
   emailaddress: 'Email',
   ecid: 'ECID',
-  phone: 'Phone',
-  phonenumber: 'Phone',
+  // Normalized phones are E.164: AEP's Phone_E.164, which destinations such as Google Customer Match activate
+  // (they cannot activate numbers from the plain Phone namespace; docs/aep.md#identity-namespaces).
+  phone: 'Phone_E.164',
+  phonenumber: 'Phone_E.164',
   gaid: 'GAID',
   idfa: 'IDFA',
 };
@@ -29,7 +32,12 @@ export function identityTable(configured: Readonly<Record<string, string>>): Rec
   return table;
 }
 
+/** AEP's standard namespaces for SHA-256 digests of a normalized e-mail and of an E.164 phone. */
+export const HASHED_EMAIL_NAMESPACE = 'Email_LC_SHA256';
+export const HASHED_PHONE_NAMESPACE = 'Phone_SHA256_E.164';
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 const ECID = /^\d{38}$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -39,6 +47,15 @@ export interface IdentityCheck {
   /** What was expected, for the message. */
   expected: string;
 }
+
+const sha256Digest: IdentityCheck = {
+  // A column already hashed: 64 hex characters, upper case lower-cased.
+  normalize: (raw) => {
+    const value = raw.trim().toLowerCase();
+    return SHA256_HEX.test(value) ? value : undefined;
+  },
+  expected: 'is not a SHA-256 digest (64 hexadecimal characters)',
+};
 
 const checks: Record<string, IdentityCheck> = {
   email: {
@@ -59,7 +76,10 @@ const checks: Record<string, IdentityCheck> = {
     },
     expected: 'is not an E.164 phone number (+ and country code; no default country is assumed)',
   },
+  [HASHED_EMAIL_NAMESPACE.toLowerCase()]: sha256Digest,
+  [HASHED_PHONE_NAMESPACE.toLowerCase()]: sha256Digest,
 };
+checks['phone_e.164'] = checks.phone!;
 
 const anyValue: IdentityCheck = {
   normalize: (raw) => (raw.trim() === '' ? undefined : raw.trim()),
@@ -68,4 +88,27 @@ const anyValue: IdentityCheck = {
 
 export function identityCheckFor(namespace: string): IdentityCheck {
   return checks[namespace.toLowerCase()] ?? anyValue;
+}
+
+/** The hashed namespace a raw e-mail or phone namespace's values go to under `hashIdentities`, if any. */
+export function hashedNamespaceOf(namespace: string): string | undefined {
+  const ns = namespace.toLowerCase();
+  if (ns === 'email') return HASHED_EMAIL_NAMESPACE;
+  if (ns === 'phone' || ns === 'phone_e.164') return HASHED_PHONE_NAMESPACE;
+  return undefined;
+}
+
+/**
+ * The check of a column hashed on the way in: the raw namespace's own normalization (trim and lower-case an
+ * e-mail, strip a phone to E.164), then its SHA-256 as lower-case hex, so that no raw value is staged.
+ */
+export function hashingCheckFor(rawNamespace: string): IdentityCheck {
+  const raw = identityCheckFor(rawNamespace);
+  return {
+    normalize: (value) => {
+      const normalized = raw.normalize(value);
+      return normalized === undefined ? undefined : createHash('sha256').update(normalized).digest('hex');
+    },
+    expected: raw.expected,
+  };
 }

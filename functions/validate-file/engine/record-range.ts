@@ -182,10 +182,17 @@ export class RecordRange {
     if (this.stopped || chunk.length === 0) return;
     this.result.bytes += chunk.length;
     if (!this.result.nonWhitespace) this.noteContent(chunk);
+    // The parser only ever sees whole characters: the bytes of one cut at the end of the chunk wait for the
+    // next, so that where a read stops does not depend on the chunking.
+    const carry = this.utf8Carry.bytes;
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    const cut = completeLength(data);
+    const complete = data.subarray(0, cut);
+    this.utf8Carry.bytes = Buffer.from(data.subarray(cut));
     // Bytes that cannot be CSV text stop the read where they are: the rows before them are counted, the one
-    // they sit in is not, whatever the chunking.
-    const bad = this.firstUnreadable(chunk);
-    const usable = bad ? chunk.subarray(0, bad.at) : chunk;
+    // they sit in is not.
+    const bad = firstUnreadable(complete);
+    const usable = bad ? complete.subarray(0, bad.at) : complete;
     if (usable.length > 0) this.feed(usable);
     if (bad && !this.stopped) {
       this.cutHere();
@@ -201,8 +208,8 @@ export class RecordRange {
     if (!this.stopped && options.flush === false) this.cutHere();
     else if (!this.stopped) {
       if (this.utf8Carry.bytes.length > 0) {
-        // The input ends inside a character: unreadable bytes like any other, so the rows before them count
-        // (csv-parse, streaming, had not read the last of them yet: by ranges they counted, in one pass not).
+        // The input ended inside a character (never given to the parser): the records before it count, as
+        // when a bad byte stops the read.
         this.cutHere();
         if (!this.stopped)
           this.stop({ code: 'INVALID_ENCODING', message: 'the file is not valid UTF-8 text' });
@@ -476,33 +483,21 @@ export class RecordRange {
       }
     }
   }
+}
 
-  /** The first byte that is a NUL or starts a sequence that is not UTF-8, with what it means. */
-  private firstUnreadable(
-    chunk: Buffer,
-  ): { at: number; code: RangeStop['code']; message: string } | undefined {
-    const carry = this.utf8Carry.bytes;
-    const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    const cut = completeLength(data);
-    const complete = data.subarray(0, cut);
-    // Relative to this chunk; negative when the bad character began in the bytes carried from the last one.
-    const invalidAt = isUtf8(complete) ? undefined : firstInvalidUtf8(complete) - carry.length;
-    this.utf8Carry.bytes = Buffer.from(data.subarray(cut));
-    const nul = chunk.indexOf(0);
-    if (nul >= 0 && (invalidAt === undefined || nul < invalidAt))
-      return {
-        at: nul,
-        code: 'CSV_SYNTAX',
-        message: 'the file holds binary content (NUL bytes), not CSV text',
-      };
-    if (invalidAt !== undefined)
-      return {
-        at: Math.max(0, invalidAt),
-        code: 'INVALID_ENCODING',
-        message: 'the file is not valid UTF-8 text',
-      };
-    return undefined;
-  }
+/** The first byte of whole characters that is a NUL or starts a sequence that is not UTF-8, and what it means. */
+function firstUnreadable(data: Buffer): { at: number; code: RangeStop['code']; message: string } | undefined {
+  const invalidAt = isUtf8(data) ? -1 : firstInvalidUtf8(data);
+  const nul = data.indexOf(0);
+  if (nul >= 0 && (invalidAt < 0 || nul < invalidAt))
+    return {
+      at: nul,
+      code: 'CSV_SYNTAX',
+      message: 'the file holds binary content (NUL bytes), not CSV text',
+    };
+  if (invalidAt >= 0)
+    return { at: invalidAt, code: 'INVALID_ENCODING', message: 'the file is not valid UTF-8 text' };
+  return undefined;
 }
 
 /**
@@ -519,6 +514,8 @@ export function completeLength(data: Buffer): number {
   for (let back = 1; back <= Math.min(4, data.length); back++) {
     const byte = data[data.length - back]!;
     if ((byte & 0xc0) === 0x80) continue;
+    // Never the start of a character (C0, C1, F5–FF): nothing to wait for, isUtf8 refuses it now.
+    if (byte >= 0xf5 || byte === 0xc0 || byte === 0xc1) return data.length;
     const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
     // Complete, or not a lead byte at all (then isUtf8 refuses it): cut nothing.
     return needed > back ? data.length - back : data.length;

@@ -5,7 +5,7 @@ import type { AepFieldType } from '../../shared/aep/types.ts';
 import { maskValue } from '../../shared/mask.ts';
 import type { Column, ValidationIssue } from './columns.ts';
 import { csvField, needsQuotes } from './csv-writer.ts';
-import { identityCheckFor } from './identities.ts';
+import { hashingCheckFor, identityCheckFor } from './identities.ts';
 import { fitsType, type TypeObserver } from './inference.ts';
 
 interface CompiledColumn {
@@ -32,7 +32,11 @@ export class RowChecker {
 
   constructor(columns: readonly Column[]) {
     this.columns = columns.map((c) => {
-      const check = c.identityNs ? identityCheckFor(c.identityNs) : undefined;
+      const check = c.hashedFrom
+        ? hashingCheckFor(c.hashedFrom)
+        : c.identityNs
+          ? identityCheckFor(c.identityNs)
+          : undefined;
       return {
         name: c.name,
         identityNs: c.identityNs,
