@@ -71,7 +71,8 @@ export const ASSUMED = {
    * One arm64 Lambda vCPU (Graviton2, Neoverse N1; https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html)
    * does this share of the development machine's Zen 5 core's work. Not measured: AWS's own comparisons are
    * against Lambda's x86 vCPUs, not this core, and a Zen 5 core outruns an N1 core on single-thread JavaScript.
-   * Half is conservative; the issue's own estimate for ValidateFile implied 0.52–0.73.
+   * Half is conservative; an earlier estimate for ValidateFile (780–1,100 s for 10 GB at 0.58
+   * vCPU, from 31 MB/s on a full x64 core) implied 0.52–0.73.
    */
   gravitonFactor: 0.5,
   /**
