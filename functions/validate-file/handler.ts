@@ -57,6 +57,12 @@ const deps = {
 /** The handler of both validation functions, named by the function (its logs' and metrics' service). */
 export function validationHandler(service: 'validate-file' | 'validate-large-file') {
   return taskHandler(service, async (event, context) => {
+    // A pool whose worker died (out of memory, a crash) would fail every later file of this warm
+    // environment: the next invocation gets fresh workers (the file it failed pages as a fault; redrive it).
+    if (deps.pool?.broken) {
+      void deps.pool.close();
+      deps.pool = new ThreadPool(workers);
+    }
     const result = await validateFile(event, { ...deps, logger: context.logger });
     context.metrics.count(METRIC.rows, result.rows);
     context.metrics.count(METRIC.invalidRows, result.invalidRows);

@@ -79,6 +79,11 @@ export class ThreadPool implements RangePool {
     }
   }
 
+  /** A worker failed or exited: the pool takes no more work (start another). */
+  get broken(): boolean {
+    return this.failure !== undefined;
+  }
+
   run(slice: Buffer, job: RangeJob): Promise<RangeResult> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<RangeResult>((resolve, reject) => {
