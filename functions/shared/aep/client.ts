@@ -348,19 +348,12 @@ export class AepClient implements AepApi, AepUpkeepApi {
       route: ROUTES.extendTtl,
       path: fill(ROUTES.extendTtl, encodeURIComponent(audienceId)),
     };
-    const label = labelOf(request);
     // Sent again after an unanswered attempt: a second extension only moves the expiry further (and costs a
     // re-ingestion), which beats an audience that lapses because one answer was lost.
-    for (let attempt = 1; ; attempt++) {
-      const answer = await this.send(request, attempt);
-      const success = successOf(answer);
-      if (success) {
-        const body = success.body === undefined ? {} : parseResponse(extendTtlResponseSchema, label, success);
-        return { audienceId: body.audienceId ?? audienceId, ...(body.name ? { name: body.name } : {}) };
-      }
-      if (isTransient(answer) && (await this.http.waitForRetry(label, attempt, answer))) continue;
-      throw this.http.errorFor(label, answer);
-    }
+    const success = await this.read(request);
+    const body =
+      success.body === undefined ? {} : parseResponse(extendTtlResponseSchema, labelOf(request), success);
+    return { audienceId: body.audienceId ?? audienceId, ...(body.name ? { name: body.name } : {}) };
   }
 
   async deleteAudience(audienceId: string): Promise<'DELETED' | 'NOT_FOUND'> {
@@ -369,14 +362,13 @@ export class AepClient implements AepApi, AepUpkeepApi {
       route: ROUTES.audience,
       path: fill(ROUTES.audience, encodeURIComponent(audienceId)),
     };
-    const label = labelOf(request);
-    for (let attempt = 1; ; attempt++) {
-      const answer = await this.send(request, attempt);
-      if (successOf(answer)) return 'DELETED';
+    try {
+      await this.read(request);
+      return 'DELETED';
+    } catch (error) {
       // Gone: never created here, deleted by hand, or by an earlier attempt whose answer was lost.
-      if (answer.kind === 'response' && answer.status === 404) return 'NOT_FOUND';
-      if (isTransient(answer) && (await this.http.waitForRetry(label, attempt, answer))) continue;
-      throw this.http.errorFor(label, answer);
+      if (error instanceof AepNotFoundError) return 'NOT_FOUND';
+      throw error;
     }
   }
 
@@ -422,8 +414,8 @@ export class AepClient implements AepApi, AepUpkeepApi {
   }
 
   /**
-   * A GET with retries on 429/502/503/504 and network failures; any other failure throws its typed error.
-   * `maxAttempts` lowers the client's own limit for this read.
+   * A request whose repeat is harmless (a GET, extend-ttl, a DELETE), with retries on 429/502/503/504 and
+   * network failures; any other failure throws its typed error. `maxAttempts` lowers the client's own limit.
    */
   private async read(request: PlatformRequest, maxAttempts?: number): Promise<Answer> {
     const label = labelOf(request);
