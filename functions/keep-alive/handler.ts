@@ -17,6 +17,7 @@ import { pipelineErrors } from '../shared/middleware/pipeline-errors.ts';
 import { PipelineError } from '../shared/pipeline-errors.ts';
 import { registryFromEnvironment } from '../shared/registry.ts';
 import { s3Client } from '../shared/s3.ts';
+import { teamsFromEnvironment } from '../shared/teams.ts';
 import {
   FileNoticePublisher,
   type NoticePublisher,
@@ -46,7 +47,8 @@ const eventSchema = z.object({ asOf: z.string().min(1).optional() }).strict();
 function noticePublisher(): NoticePublisher {
   if (env.NOTIFICATION_TOPIC_ARN) {
     sns ??= new SNSClient({});
-    return new SnsNoticePublisher(sns, env.NOTIFICATION_TOPIC_ARN);
+    const { teams } = teamsFromEnvironment();
+    return new SnsNoticePublisher(sns, env.NOTIFICATION_TOPIC_ARN, (team) => teams[team]?.topicArn);
   }
   if (env.NOTIFICATIONS_FILE) return new FileNoticePublisher(env.NOTIFICATIONS_FILE);
   return { publish: async () => undefined };

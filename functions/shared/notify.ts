@@ -154,23 +154,38 @@ export class SnsNotifier implements Notifier {
   ) {}
 
   async publish(message: NotificationMessage): Promise<void> {
-    await this.sns.send(
-      new PublishCommand({
-        TopicArn: this.topicArn,
-        Subject: message.subject,
-        MessageStructure: 'json',
-        Message: JSON.stringify({
-          default: JSON.stringify(message.document),
-          email: message.text,
-        }),
-        MessageAttributes: {
-          outcome: { DataType: 'String', StringValue: message.attributes.outcome },
-          // SNS refuses an empty string value: a file at the top of incoming/ has folder "-".
-          folder: { DataType: 'String', StringValue: message.attributes.folder || '-' },
-        },
-      }),
-    );
+    await publishToTopic(this.sns, this.topicArn, {
+      subject: message.subject,
+      text: message.text,
+      document: message.document,
+      outcome: message.attributes.outcome,
+      folder: message.attributes.folder,
+    });
   }
+}
+
+/**
+ * One message as the pipeline's topics carry them (outcomes and expiry notices alike): JSON for programs
+ * (`default`), the text for e-mail, and the `outcome` and `folder` attributes teams filter on.
+ */
+export async function publishToTopic(
+  sns: Pick<SNSClient, 'send'>,
+  topicArn: string,
+  message: { subject: string; text: string; document: unknown; outcome: string; folder: string },
+): Promise<void> {
+  await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Subject: message.subject,
+      MessageStructure: 'json',
+      Message: JSON.stringify({ default: JSON.stringify(message.document), email: message.text }),
+      MessageAttributes: {
+        outcome: { DataType: 'String', StringValue: message.outcome },
+        // SNS refuses an empty string value: a file at the top of incoming/ has folder "-".
+        folder: { DataType: 'String', StringValue: message.folder || '-' },
+      },
+    }),
+  );
 }
 
 /** The local runner's topic: one JSON line per message, appended to a file it reads and shows. */

@@ -3,7 +3,8 @@
 
 import { appendFile } from 'node:fs/promises';
 import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { publishToTopic } from './notify.ts';
 import type { RegistryItem } from './registry.ts';
 
 /**
@@ -98,28 +99,26 @@ export interface NoticePublisher {
 }
 
 /**
- * The outcome topic, with the attributes the outcome messages carry (`outcome` = `EXPIRING` here), so that a
- * team's filter policy on its folder hears of its own audiences.
+ * The outcome topic (a team's own for its audiences, as for its files' outcomes), with the attributes the
+ * outcome messages carry (`outcome` = `EXPIRING` here), so that a team's filter policy on its folder hears of
+ * its own audiences.
  */
 export class SnsNoticePublisher implements NoticePublisher {
   constructor(
     private readonly sns: Pick<SNSClient, 'send'>,
     private readonly topicArn: string,
+    private readonly teamTopic: (team: string) => string | undefined = () => undefined,
   ) {}
 
   async publish(notice: ExpiryNotice): Promise<void> {
-    await this.sns.send(
-      new PublishCommand({
-        TopicArn: this.topicArn,
-        Subject: notice.subject,
-        MessageStructure: 'json',
-        Message: JSON.stringify({ default: JSON.stringify(notice.document), email: notice.text }),
-        MessageAttributes: {
-          outcome: { DataType: 'String', StringValue: 'EXPIRING' },
-          folder: { DataType: 'String', StringValue: notice.document.team || '-' },
-        },
-      }),
-    );
+    const team = notice.document.team;
+    await publishToTopic(this.sns, (team && this.teamTopic(team)) || this.topicArn, {
+      subject: notice.subject,
+      text: notice.text,
+      document: notice.document,
+      outcome: 'EXPIRING',
+      folder: team ?? '',
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { executionConsoleUrl, outcomeMessage, SnsNotifier } from '../../functions/shared/notify.ts';
+import { SnsNoticePublisher } from '../../functions/shared/upkeep.ts';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:AepAudiencePipeline:spring-churn-1a2b3c4d';
 const base = {
@@ -114,6 +115,42 @@ describe('SnsNotifier', () => {
     // SNS refuses empty attribute values: a file at the top of incoming/ is in folder "-".
     expect(input.MessageAttributes?.folder?.StringValue).toBe('-');
     expect(input.MessageAttributes?.outcome?.StringValue).toBe('FAILED');
+    sns.restore();
+  });
+});
+
+describe('SnsNoticePublisher (expiry notices)', () => {
+  const notice = (team: string | null) => ({
+    subject: 'Audience expiring: churn',
+    text: 'Audience "churn" expires soon\n',
+    document: {
+      notice: 'AUDIENCE_EXPIRING' as const,
+      audienceName: 'churn',
+      audienceId: 'aud-1',
+      team,
+      sandbox: null,
+      expiresAt: '2026-12-08T00:00:00.000Z',
+      lastRunAt: null,
+      message: 'expires soon',
+    },
+  });
+
+  it("goes as outcomes do: a team's audience on its team's topic, the others on the stack's, same shape", async () => {
+    const sns = mockClient(SNSClient);
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const stack = 'arn:aws:sns:eu-west-1:123456789012:outcomes';
+    const brandA = 'arn:aws:sns:eu-west-1:123456789012:brand-a';
+    const publisher = new SnsNoticePublisher(new SNSClient({}), stack, (team) =>
+      team === 'brandA' ? brandA : undefined,
+    );
+    await publisher.publish(notice('brandA'));
+    await publisher.publish(notice('brandB'));
+    await publisher.publish(notice(null));
+    const inputs = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => i.TopicArn)).toEqual([brandA, stack, stack]);
+    expect(inputs.map((i) => i.MessageAttributes?.folder?.StringValue)).toEqual(['brandA', 'brandB', '-']);
+    expect(inputs.every((i) => i.MessageAttributes?.outcome?.StringValue === 'EXPIRING')).toBe(true);
+    expect(JSON.parse(JSON.parse(inputs[0]!.Message!).default)).toEqual(notice('brandA').document);
     sns.restore();
   });
 });
