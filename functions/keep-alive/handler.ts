@@ -18,12 +18,7 @@ import { PipelineError } from '../shared/pipeline-errors.ts';
 import { registryFromEnvironment } from '../shared/registry.ts';
 import { s3Client } from '../shared/s3.ts';
 import { teamsFromEnvironment } from '../shared/teams.ts';
-import {
-  FileNoticePublisher,
-  type NoticePublisher,
-  S3StagedRetention,
-  SnsNoticePublisher,
-} from '../shared/upkeep.ts';
+import { type NoticePublisher, S3StagedRetention, SnsNoticePublisher } from '../shared/upkeep.ts';
 import { type KeepAliveEvent, type KeepAliveReport, keepAlive, parseAsOf } from './keep-alive.ts';
 
 const SERVICE = 'keep-alive';
@@ -34,7 +29,6 @@ const env = readEnv(
     KEEP_ALIVE_DAYS_BEFORE_EXPIRY: days.default(7),
     EXPIRY_WARNING_DAYS: days.default(7),
     NOTIFICATION_TOPIC_ARN: z.string().min(1).optional(),
-    NOTIFICATIONS_FILE: z.string().min(1).optional(),
   }),
 );
 const logger = createLogger({ service: SERVICE });
@@ -50,7 +44,6 @@ function noticePublisher(): NoticePublisher {
     const { teams } = teamsFromEnvironment();
     return new SnsNoticePublisher(sns, env.NOTIFICATION_TOPIC_ARN, (team) => teams[team]?.topicArn);
   }
-  if (env.NOTIFICATIONS_FILE) return new FileNoticePublisher(env.NOTIFICATIONS_FILE);
   return { publish: async () => undefined };
 }
 

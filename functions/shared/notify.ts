@@ -1,9 +1,8 @@
 // Outcome notifications (docs/architecture.md#flow-in-aws): every file, success or failure, ends with one
 // short message on one SNS
-// topic, so the team that dropped it hears back. The port has two adapters: SNS in AWS
-// (NOTIFICATION_TOPIC_ARN), a JSON-lines file in the local runner (NOTIFICATIONS_FILE).
+// topic, so the team that dropped it hears back (NOTIFICATION_TOPIC_ARN; locally the runner's endpoint serves
+// SNS Publish, so the same adapter runs there).
 // Messages carry names, ids, counts, codes and the pipeline's own messages: no cell value, no secret.
-import { appendFile } from 'node:fs/promises';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EXPORT_NOTE, SUPERSEDED_NOTE, successNote } from '../archive-file/archive-file.ts';
 import { belowIncoming, topFolder } from './naming.ts';
@@ -188,15 +187,6 @@ export async function publishToTopic(
   );
 }
 
-/** The local runner's topic: one JSON line per message, appended to a file it reads and shows. */
-export class FileNotifier implements Notifier {
-  constructor(private readonly file: string) {}
-
-  async publish(message: NotificationMessage): Promise<void> {
-    await appendFile(this.file, `${JSON.stringify(message)}\n`);
-  }
-}
-
 /** Publishes nowhere: a function deployed without a topic (never in this stack) still does its work. */
 export class NoNotifier implements Notifier {
   async publish(): Promise<void> {}
@@ -220,9 +210,8 @@ export class TeamRoutingNotifier implements Notifier {
 }
 
 /**
- * The notifier the environment asks for: the topic in AWS (a team's own, PIPELINE_TEAMS, for its files), the
- * file locally. Cheap: handlers ask per invocation, so a local runner started again in the same process gets its
- * own file.
+ * The notifier the environment asks for: the topic (a team's own, PIPELINE_TEAMS, for its files), else none.
+ * Cheap: handlers ask per invocation.
  */
 export function notifierFromEnvironment(env: NodeJS.ProcessEnv = process.env): Notifier {
   const topicArn = env.NOTIFICATION_TOPIC_ARN?.trim();
@@ -234,7 +223,5 @@ export function notifierFromEnvironment(env: NodeJS.ProcessEnv = process.env): N
       return team.kind === 'team' ? team.settings.topicArn : undefined;
     });
   }
-  const file = env.NOTIFICATIONS_FILE?.trim();
-  if (file) return new FileNotifier(file);
   return new NoNotifier();
 }

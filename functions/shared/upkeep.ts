@@ -1,7 +1,6 @@
 // What the upkeep functions (KeepAlive, DeleteAudience) share: the staged copy's retention tag, the expiry
 // notice on the outcome topic, and the configuration they read from their environment.
 
-import { appendFile } from 'node:fs/promises';
 import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { publishToTopic } from './notify.ts';
@@ -119,14 +118,5 @@ export class SnsNoticePublisher implements NoticePublisher {
       outcome: 'EXPIRING',
       folder: team ?? '',
     });
-  }
-}
-
-/** A JSON-lines file (a handler run without a topic, in tests). */
-export class FileNoticePublisher implements NoticePublisher {
-  constructor(private readonly file: string) {}
-
-  async publish(notice: ExpiryNotice): Promise<void> {
-    await appendFile(this.file, `${JSON.stringify(notice)}\n`);
   }
 }

@@ -203,7 +203,6 @@ describe('handle-failure handler', () => {
   async function fail(key: string, code: string): Promise<void> {
     const saved = { ...process.env };
     delete process.env.NOTIFICATION_TOPIC_ARN;
-    delete process.env.NOTIFICATIONS_FILE;
     try {
       const { handler } = await import('../../functions/handle-failure/handler.ts');
       bucket.put(key, 'data');

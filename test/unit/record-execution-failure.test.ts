@@ -177,7 +177,6 @@ describe('record-execution-failure handler', () => {
     const saved = { ...process.env };
     process.env.BUCKET_NAME = 'drop';
     delete process.env.NOTIFICATION_TOPIC_ARN;
-    delete process.env.NOTIFICATIONS_FILE;
     try {
       const { handler } = await import('../../functions/record-execution-failure/handler.ts');
       return await (handler as unknown as (e: unknown, c: Context) => Promise<unknown>)(event, {} as Context);
