@@ -13,11 +13,21 @@ import { parseManifest } from '../../functions/validate-file/manifest.ts';
 const fixture = (name: string) => path.resolve(import.meta.dirname, '../fixtures/csv', name);
 const identityHeaders = { ...BUILT_IN_IDENTITY_HEADERS, crmid: 'CRMID' };
 
-async function validate(name: string, options: Partial<EngineOptions> = {}) {
+/** The engine on a fixture file, with its staged copy as text. */
+function validate(name: string, options: Partial<EngineOptions> = {}) {
+  return validateInput(createReadStream(fixture(name)), options);
+}
+
+/** The engine on CSV text. */
+function validateText(text: string, options: Partial<EngineOptions> = {}) {
+  return validateInput(Readable.from([Buffer.from(text)]), options);
+}
+
+async function validateInput(input: Readable, options: Partial<EngineOptions>) {
   const staged = new PassThrough();
   const chunks: Buffer[] = [];
   staged.on('data', (c: Buffer) => chunks.push(c));
-  const result = await validateCsv(createReadStream(fixture(name)), { identityHeaders, staged, ...options });
+  const result = await validateCsv(input, { identityHeaders, staged, ...options });
   staged.end();
   return { result, staged: Buffer.concat(chunks).toString('utf8') };
 }
@@ -132,16 +142,7 @@ describe('validateCsv', () => {
   it('with hashIdentities, stages SHA-256 digests of normalized e-mails and phones in the hashed namespaces', async () => {
     const manifest = parseManifest(JSON.stringify({ hashIdentities: true }));
     const input = 'email,phone,crm_id\n Ann@Example.COM ,+1 (415) 555-0100,c1\nnot-an-email,,c2\n';
-    const staged = new PassThrough();
-    const chunks: Buffer[] = [];
-    staged.on('data', (c: Buffer) => chunks.push(c));
-    const result = await validateCsv(Readable.from([Buffer.from(input)]), {
-      identityHeaders,
-      manifest,
-      staged,
-      maxInvalidRowsPercent: 100,
-    });
-    const text = Buffer.concat(chunks).toString('utf8');
+    const { result, staged: text } = await validateText(input, { manifest, maxInvalidRowsPercent: 100 });
     const ann = createHash('sha256').update('ann@example.com').digest('hex');
     const phone = createHash('sha256').update('+14155550100').digest('hex');
     expect(text).toBe(`email,phone,crm_id\n${ann},${phone},c1\n`);
@@ -160,16 +161,8 @@ describe('validateCsv', () => {
     const manifest = parseManifest(JSON.stringify({ identities: { email_hash: 'Email_LC_SHA256' } }));
     const digest = createHash('sha256').update('bob@example.com').digest('hex');
     const input = `email_hash\n${digest.toUpperCase()}\nnot-a-digest\n`;
-    const staged = new PassThrough();
-    const chunks: Buffer[] = [];
-    staged.on('data', (c: Buffer) => chunks.push(c));
-    const result = await validateCsv(Readable.from([Buffer.from(input)]), {
-      identityHeaders,
-      manifest,
-      staged,
-      maxInvalidRowsPercent: 100,
-    });
-    expect(Buffer.concat(chunks).toString('utf8')).toBe(`email_hash\n${digest}\n`);
+    const { result, staged } = await validateText(input, { manifest, maxInvalidRowsPercent: 100 });
+    expect(staged).toBe(`email_hash\n${digest}\n`);
     expect(result.invalidByCode).toEqual({ INVALID_IDENTITY: 1 });
     expect(result.errors[0]?.message).toMatch(/is not a SHA-256 digest/);
   });
