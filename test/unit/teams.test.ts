@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,8 +22,8 @@ import { type TeamsConfig, teamOf, teamsFromEnvironment } from '../../functions/
 import { type ValidateFileDeps, validateFile } from '../../functions/validate-file/validate-file.ts';
 import { ConfigError, loadPipelineConfig } from '../../lib/config.ts';
 import { planDrop } from '../../local/runner/drop-plan.ts';
-import { type S3Server, startS3Server } from '../../local/s3-server/index.ts';
 import { rejection, startTestRegistry, type TestRegistry, taskDeps, taskEvent } from './support/aep-tasks.ts';
+import { type EmbeddedS3, startEmbeddedS3 } from './support/embedded-s3.ts';
 import { FakeAep } from './support/fake-aep.ts';
 
 const TEAMS: TeamsConfig = {
@@ -194,28 +194,19 @@ describe('loadTeamCredentials', () => {
 
 describe('ValidateFile with teams', () => {
   const BUCKET = 'drop';
-  let dataDir: string;
-  let server: S3Server;
+  let embedded: EmbeddedS3;
   let s3: S3Client;
   let store: TestRegistry;
   let runs = 0;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'teams-'));
-    server = await startS3Server({ dataDir, buckets: [BUCKET] });
-    s3 = new S3Client({
-      endpoint: server.url,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    });
+    embedded = await startEmbeddedS3('teams', [BUCKET]);
+    s3 = embedded.s3;
     store = await startTestRegistry('teams-validate');
   });
   afterAll(async () => {
-    s3?.destroy();
-    await server?.close();
+    await embedded?.close();
     await store?.close();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const deps = (teams: TeamsConfig = TEAMS): ValidateFileDeps => ({

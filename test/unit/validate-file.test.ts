@@ -1,8 +1,7 @@
 // ValidateFile against the embedded S3 server with the real SDK: the staged copy streamed through lib-storage
 // (multipart above 5 MB), the reports, the audience plan, refused files leaving nothing staged, idempotence.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
@@ -11,7 +10,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../functions/shared/log.ts';
@@ -25,15 +24,14 @@ import {
   type ValidateFileDeps,
   validateFile,
 } from '../../functions/validate-file/validate-file.ts';
-import { type S3Server, startS3Server } from '../../local/s3-server/index.ts';
+import { type EmbeddedS3, startEmbeddedS3 } from './support/embedded-s3.ts';
 
 const BUCKET = 'drop';
 const MiB = 1024 * 1024;
 const DEFAULT_DESTINATIONS: Destination[] = [{ flowId: 'flow-default', kind: 'streaming' }];
 const fixture = (name: string) => readFileSync(path.resolve(import.meta.dirname, '../fixtures/csv', name));
 
-let dataDir: string;
-let server: S3Server;
+let embedded: EmbeddedS3;
 let s3: S3Client;
 /** Command names the task sent, to prove what it did not do (e.g. open a file over the size limit). */
 let sent: string[];
@@ -42,14 +40,8 @@ let sentInputs: { name: string; input: Record<string, unknown> }[];
 let runs = 0;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'validate-file-'));
-  server = await startS3Server({ dataDir, buckets: [BUCKET] });
-  s3 = new S3Client({
-    endpoint: server.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
+  embedded = await startEmbeddedS3('validate-file', [BUCKET]);
+  s3 = embedded.s3;
   s3.middlewareStack.add(
     (next, context) => (args) => {
       sent.push(String(context.commandName));
@@ -61,9 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  s3?.destroy();
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await embedded?.close();
 });
 
 /** Forget the commands of a test's own setup: what follows is the task's. */
